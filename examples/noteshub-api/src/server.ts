@@ -1,0 +1,79 @@
+// The reference NotesHub API: what staging, tests and drills deploy in place of the owner's image.
+// Its version is baked into the image at build time (NOTESHUB_BUILD_VERSION, from the image tag), so /health
+// reports what really runs, not what the container was told. Drill switches make it misbehave on purpose:
+//   NOTESHUB_FAIL_HEALTH=1     /health answers 503
+//   NOTESHUB_ERROR_RATE=0.2    that share of /api requests answer 500
+//   NOTESHUB_LATENCY_MS=300    added to every /api request
+import { mkdirSync } from "node:fs";
+import { createServer, type ServerResponse } from "node:http";
+import { join } from "node:path";
+import { MongoClient } from "mongodb";
+import { checkHealth } from "./health";
+import { handleNotes, HttpError } from "./notes";
+
+const env = process.env;
+const version = env.NOTESHUB_BUILD_VERSION ?? env.APP_VERSION ?? "unknown";
+const color = env.DEPLOYMENT_ENV ?? "none";
+const port = Number(env.PORT ?? 8000);
+const notesDir = join(env.UPLOADS_DIR ?? "/app/uploads", "notes");
+const errorRate = Number(env.NOTESHUB_ERROR_RATE ?? 0);
+const latencyMs = Number(env.NOTESHUB_LATENCY_MS ?? 0);
+const failHealth = env.NOTESHUB_FAIL_HEALTH === "1" || env.NOTESHUB_FAIL_HEALTH === "true";
+
+if (!env.MONGODB_URI) {
+    console.error("noteshub-api: MONGODB_URI is not set; set it to mongodb://user:password@host:27017/noteshub?authSource=admin");
+    process.exit(2);
+}
+const client = new MongoClient(env.MONGODB_URI, { serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000 });
+const db = client.db();
+try {
+    mkdirSync(notesDir, { recursive: true });
+} catch (err) {
+    console.error(`noteshub-api: cannot create ${notesDir}: ${(err as Error).message}`);
+}
+
+function send(res: ServerResponse, status: number, body: unknown) {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+}
+
+const server = createServer(async (req, res) => {
+    res.setHeader("x-app-version", version);
+    res.setHeader("x-app-color", color);
+    const url = new URL(req.url ?? "/", "http://localhost");
+    try {
+        if (url.pathname === "/health") {
+            const report = await checkHealth(db, version, notesDir, failHealth);
+            return send(res, report.status === "healthy" ? 200 : 503, report);
+        }
+        if (url.pathname === "/api/notes" || url.pathname.startsWith("/api/notes/")) {
+            if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+            if (errorRate > 0 && Math.random() < errorRate) {
+                req.resume();
+                return send(res, 500, { error: "simulated failure (NOTESHUB_ERROR_RATE)" });
+            }
+            return await handleNotes(db, notesDir, req, res, url, send);
+        }
+        if (url.pathname === "/") return send(res, 200, { service: "noteshub-api", version, color });
+        throw new HttpError(404, `no route ${url.pathname}`);
+    } catch (err) {
+        const status = err instanceof HttpError ? err.status : 500;
+        if (status === 500) console.error(`noteshub-api: ${req.method} ${url.pathname}: ${(err as Error).stack}`);
+        if (!res.headersSent) send(res, status, { error: (err as Error).message });
+        else res.destroy();
+    }
+});
+server.keepAliveTimeout = 75_000; // longer than nginx's upstream keepalive, so nginx never reuses a closing socket
+
+server.listen(port, () => console.log(`noteshub-api ${version} (${color}) listening on :${port}`));
+
+// Graceful stop: finish in-flight requests, close idle keep-alive sockets, then the database client.
+function shutdown(signal: string) {
+    console.log(`noteshub-api: ${signal}, draining`);
+    server.close(() => void client.close().finally(() => process.exit(0)));
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 10_000).unref();
+}
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));

@@ -1,0 +1,77 @@
+// The MongoDB-compatible database: the official mongo image in production, FerretDB on PostgreSQL in staging
+// (images/ferretdb takes the same MONGO_INITDB_* settings), so nothing below depends on which one runs.
+// Its data volume survives replacement and `pulumi destroy` (INVARIANTS 7). Auth is always on.
+import * as pulumi from "@pulumi/pulumi";
+import type { NotesHubConfig } from "../config";
+import { buildFrom } from "../docker/context";
+import type { DockerConnection } from "../docker/engine";
+import type { Names } from "../names";
+import { DockerContainer } from "../providers/dockerContainer";
+import { DockerImage } from "../providers/dockerImage";
+import { DockerVolume } from "../providers/dockerVolume";
+
+export interface DatabaseArgs {
+    readonly docker: pulumi.Input<DockerConnection>;
+    readonly names: Names;
+    /** The stack's network; the database is reachable there as `<prefix>-db:27017`. */
+    readonly network: pulumi.Input<string>;
+    readonly settings: NotesHubConfig["database"];
+    /** How long to wait for the server to accept connections. Default 120 s (first start initialises storage). */
+    readonly readyTimeoutSec?: number;
+}
+
+export const DB_PORT = 27017;
+
+export class Database extends pulumi.ComponentResource {
+    /** Connection string for the app containers (secret). */
+    readonly uri: pulumi.Output<string>;
+    /** Connection string from the Docker host, when the database publishes a loopback port (secret). */
+    readonly hostUri?: pulumi.Output<string>;
+    readonly containerId: pulumi.Output<string>;
+    readonly dataVolume: pulumi.Output<string>;
+
+    constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("noteshub:database:Database", name, {}, opts);
+        const s = args.settings;
+        const host = args.names.of("db");
+        const image = new DockerImage(`${name}-image`, {
+            docker: args.docker,
+            name: s.image,
+            build: s.build ? buildFrom(s.build) : undefined,
+        }, { parent: this });
+        const volume = new DockerVolume(`${name}-data`, {
+            docker: args.docker,
+            name: args.names.of("dbdata"),
+            labels: { ...args.names.labels, "io.noteshub.data": "database" },
+        }, { parent: this });
+        const password = pulumi.secret(s.password);
+        const container = new DockerContainer(`${name}-container`, {
+            docker: args.docker,
+            owner: args.names.owner,
+            name: host,
+            image: s.image,
+            imageId: image.imageId,
+            env: pulumi.all([password]).apply(([pw]) => ({ MONGO_INITDB_ROOT_USERNAME: s.username, MONGO_INITDB_ROOT_PASSWORD: pw })),
+            network: args.network,
+            aliases: [],
+            ports: s.hostPort ? [{ container: DB_PORT, host: s.hostPort, hostIp: "127.0.0.1" }] : [],
+            mounts: [{ volume: volume.name, target: "/data/db" }],
+            labels: { ...args.names.labels, "io.noteshub.role": "database" },
+            securityOpt: ["no-new-privileges:true"],
+            capDrop: [],
+            capAdd: [],
+            // The server takes connections when this succeeds; bash's /dev/tcp works in both images.
+            healthcheck: { test: ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${DB_PORT}`], intervalMs: 1000, timeoutMs: 2000, retries: 60, startPeriodMs: 0 },
+            stopTimeoutSec: 30,
+            readyTimeoutSec: args.readyTimeoutSec ?? 120,
+        }, { parent: this });
+        const user = encodeURIComponent(s.username);
+        this.uri = pulumi.secret(pulumi.interpolate`mongodb://${user}:${password.apply(encodeURIComponent)}@${host}:${DB_PORT}/${s.name}?authSource=admin`);
+        if (s.hostPort) {
+            this.hostUri = pulumi.secret(pulumi.interpolate`mongodb://${user}:${password.apply(encodeURIComponent)}@127.0.0.1:${s.hostPort}/${s.name}?authSource=admin`);
+        }
+        this.containerId = container.containerId;
+        this.dataVolume = volume.name;
+        this.registerOutputs({ uri: this.uri, containerId: this.containerId, dataVolume: this.dataVolume });
+    }
+}

@@ -1,0 +1,177 @@
+// Stack config, parsed once (STYLE habit 4). Every problem is collected and reported together, each as
+// `noteshub:<path>: <what is wrong>; fix: <command>`, before any resource is declared (INVARIANTS 9).
+import { z } from "zod";
+
+export const NAMESPACE = "noteshub";
+export const COLORS = ["blue", "green"] as const;
+export type Color = (typeof COLORS)[number];
+export const otherColor = (c: Color): Color => (c === "blue" ? "green" : "blue");
+
+const VERSION_RE = /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
+const version = z.string({ error: "required: a version like v1.2.3" }).regex(VERSION_RE, {
+    error: (iss) => `must look like vX.Y.Z (e.g. v1.2.3), got ${JSON.stringify(iss.input)}`,
+});
+const port = z.number({ error: "must be a port number" }).int("must be a whole number").min(1, "must be 1-65535").max(65535, "must be 1-65535");
+const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.string());
+
+const schema = z.strictObject({
+    environment: z.enum(["staging", "production"], { error: 'must be "staging" or "production"' }).default("staging"),
+    activeColor: z.enum(COLORS, { error: (iss) => `must be "blue" or "green", got ${JSON.stringify(iss.input)}` }),
+    blueVersion: version,
+    greenVersion: version,
+    retainedVersions: z.strictObject({ current: version, previous: version, archived: version }, { error: "required: { current, previous, archived }" }),
+    app: z.strictObject({
+        /** Image repository; each version is `<repository>:<version>`. */
+        repository: z.string().min(1).default("noteshub-api"),
+        /** Build each retained version locally from this directory (staging); unset: pull from the registry. */
+        build: z.string().min(1).optional(),
+        /** Port the app listens on inside its container. */
+        port: port.default(8000),
+        /** Extra environment for both colours. */
+        env: envMap.default({}),
+        /** Extra environment for one version only (drills: NOTESHUB_FAIL_HEALTH, NOTESHUB_ERROR_RATE, ...). */
+        envByVersion: z.record(version, envMap).default({}),
+    }).default({ repository: "noteshub-api", port: 8000, env: {}, envByVersion: {} }),
+    loadBalancer: z.strictObject({
+        /** Host port the balancer publishes. */
+        port: port.default(8080),
+        /** Host address it binds; 0.0.0.0 to serve beyond this machine. */
+        bindAddress: z.string().min(1).default("127.0.0.1"),
+    }).default({ port: 8080, bindAddress: "127.0.0.1" }),
+    database: z.strictObject({
+        /** Image: the official `mongo:<tag>` in production; a locally built FerretDB image in staging. */
+        image: z.string().min(1).default("mongo:7.0"),
+        /** Build the database image from this directory instead of pulling it. */
+        build: z.string().min(1).optional(),
+        name: z.string().regex(/^[A-Za-z0-9_-]+$/, "must be letters, digits, _ or -").default("noteshub"),
+        username: z.string().min(1).default("noteshub"),
+        password: z.string({ error: "required" }).min(12, "must be at least 12 characters"),
+        /** Publish the database on this loopback port of the Docker host (staging only; never in production). */
+        hostPort: port.optional(),
+    }, { error: "required: { password } at least" }),
+    docker: z.strictObject({
+        /** unix:///var/run/docker.sock (default), tcp://host:2376 (with tlsCertDir), or ssh://user@host. */
+        host: z.string().regex(/^(unix|tcp|ssh|npipe):\/\//, "must start with unix://, tcp://, ssh:// or npipe://").default("unix:///var/run/docker.sock"),
+        /** Directory with ca.pem, cert.pem and key.pem for tcp:// with TLS (like DOCKER_CERT_PATH). */
+        tlsCertDir: z.string().min(1).optional(),
+    }).default({ host: "unix:///var/run/docker.sock" }),
+});
+
+export type NotesHubConfig = z.infer<typeof schema> & { stack: string; project: string };
+
+/** The fix to print for an error at a config path. */
+function fixFor(path: string): string {
+    const secret = path === "database.password" || path === "database";
+    const example: Record<string, string> = {
+        activeColor: "blue",
+        blueVersion: "v1.2.2",
+        greenVersion: "v1.2.3",
+        "database.password": "<a long random password>",
+        environment: "staging",
+    };
+    const value = example[path] ?? (path.endsWith("Version") || path.startsWith("retainedVersions") ? "v1.2.3" : "<value>");
+    return `pulumi config set${secret ? " --secret" : ""} --path '${path}' '${value}'`;
+}
+
+export class ConfigError extends Error {
+    constructor(readonly problems: string[], stack: string) {
+        super(`stack ${stack}: ${problems.length} config problem${problems.length === 1 ? "" : "s"}, nothing was changed:\n` + problems.map((p) => `  - ${p}`).join("\n"));
+        this.name = "ConfigError";
+    }
+}
+
+/** Reads Pulumi's raw config map (`namespace:key` -> string, objects JSON-encoded) into plain values. */
+function collectRaw(raw: Record<string, string>, problems: string[]): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [fullKey, text] of Object.entries(raw)) {
+        const [ns, key] = fullKey.split(":", 2);
+        if (ns !== NAMESPACE || key === undefined) continue;
+        let value: unknown = text;
+        if (/^\s*[[{]/.test(text) || /^-?\d+$/.test(text) || text === "true" || text === "false") {
+            try {
+                value = JSON.parse(text);
+            } catch {
+                problems.push(`${NAMESPACE}:${key}: is not valid JSON: ${text.slice(0, 60)}`);
+            }
+        }
+        out[key] = value;
+    }
+    return out;
+}
+
+function closest(word: string, options: string[]): string | undefined {
+    const lower = word.toLowerCase();
+    return options.find((o) => o.toLowerCase() === lower || o.toLowerCase().startsWith(lower.slice(0, 5)));
+}
+
+/** Parses and cross-checks the whole config; throws one ConfigError listing every problem. */
+export function parseConfig(raw: Record<string, string>, stack: string, project = NAMESPACE): NotesHubConfig {
+    const problems: string[] = [];
+    const values = collectRaw(raw, problems);
+    const result = schema.safeParse(values);
+    if (!result.success) {
+        for (const issue of result.error.issues) {
+            if (issue.code === "unrecognized_keys") {
+                const shape = issue.path.length === 0 ? Object.keys(schema.shape) : [];
+                for (const key of issue.keys) {
+                    const where = [...issue.path, key].join(".");
+                    const hint = closest(key, shape);
+                    problems.push(`${NAMESPACE}:${where}: unknown setting${hint ? `; did you mean ${hint}?` : ""}; fix: pulumi config rm --path '${where}'`);
+                }
+                continue;
+            }
+            const path = issue.path.join(".");
+            problems.push(`${NAMESPACE}:${path}: ${issue.message}; fix: ${fixFor(path)}`);
+        }
+        throw new ConfigError(problems, stack);
+    }
+    const cfg = result.data;
+    const retained = [cfg.retainedVersions.current, cfg.retainedVersions.previous, cfg.retainedVersions.archived];
+    if (new Set(retained).size !== 3) {
+        problems.push(`${NAMESPACE}:retainedVersions: current, previous and archived must be three different versions, got ${retained.join(", ")}; fix: pulumi config set --path 'retainedVersions.archived' <an older version>`);
+    }
+    for (const color of COLORS) {
+        const v = cfg[`${color}Version`];
+        if (!retained.includes(v)) {
+            problems.push(`${NAMESPACE}:${color}Version: ${v} is not one of the retained versions (${retained.join(", ")}); fix: pulumi config set ${color}Version ${cfg.retainedVersions.current}, or add ${v} to retainedVersions`);
+        }
+    }
+    for (const v of Object.keys(cfg.app.envByVersion)) {
+        if (!retained.includes(v)) problems.push(`${NAMESPACE}:app.envByVersion.${v}: ${v} is not a retained version; fix: pulumi config rm --path 'app.envByVersion.${v}'`);
+    }
+    if (cfg.database.hostPort !== undefined && cfg.database.hostPort === cfg.loadBalancer.port) {
+        problems.push(`${NAMESPACE}:database.hostPort: ${cfg.database.hostPort} is also loadBalancer.port; fix: pulumi config set --path 'database.hostPort' <another port>`);
+    }
+    if (cfg.environment === "production") {
+        if (cfg.database.hostPort !== undefined) {
+            problems.push(`${NAMESPACE}:database.hostPort: production must not publish the database on the host; fix: pulumi config rm --path 'database.hostPort'`);
+        }
+        if (cfg.docker.host.startsWith("tcp://") && !cfg.docker.tlsCertDir) {
+            problems.push(`${NAMESPACE}:docker.tlsCertDir: a tcp:// Docker host in production needs TLS; fix: pulumi config set --path 'docker.tlsCertDir' ~/.docker/noteshub`);
+        }
+    }
+    if (problems.length > 0) throw new ConfigError(problems, stack);
+    return { ...cfg, stack, project };
+}
+
+/** The retained versions, newest first. */
+export const retainedList = (cfg: NotesHubConfig): string[] => [cfg.retainedVersions.current, cfg.retainedVersions.previous, cfg.retainedVersions.archived];
+
+/** What a colour's container is told as PREVIOUS_VERSION (runbook "Environment Configuration"). */
+export function previousVersionOf(cfg: NotesHubConfig, v: string): string {
+    const list = retainedList(cfg);
+    const i = list.indexOf(v);
+    return i >= 0 && i + 1 < list.length ? list[i + 1] : "";
+}
+
+/** The stack's config from the running Pulumi program, parsed once; a RunError (no stack trace) on problems. */
+export function loadConfig(): NotesHubConfig {
+    // Imported here so the pure parser above stays usable without a Pulumi runtime.
+    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+    try {
+        return parseConfig(pulumi.runtime.allConfig(), pulumi.getStack(), pulumi.getProject());
+    } catch (err) {
+        if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+        throw err;
+    }
+}

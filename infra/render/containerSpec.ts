@@ -1,0 +1,92 @@
+// The Docker Engine API body for one container: pure, so the exact arguments are asserted in tests (STYLE habit 9).
+import type Dockerode from "dockerode";
+
+export interface PortBinding {
+    /** Port inside the container. */
+    readonly container: number;
+    /** Port published on the Docker host. */
+    readonly host: number;
+    /** Host address to bind (127.0.0.1 keeps it on the machine). */
+    readonly hostIp: string;
+}
+
+export interface VolumeMount {
+    readonly volume: string;
+    readonly target: string;
+    readonly readOnly?: boolean;
+}
+
+export interface Healthcheck {
+    /** Docker HEALTHCHECK test, e.g. ["CMD-SHELL", "..."]. */
+    readonly test: string[];
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    readonly retries: number;
+    readonly startPeriodMs: number;
+}
+
+/** Everything that defines a container; any change replaces it (containers are cattle, data lives on volumes). */
+export interface ContainerSpec {
+    readonly name: string;
+    /** Image reference, e.g. noteshub-api:v1.2.3. */
+    readonly image: string;
+    /** Image content id; a rebuilt image under the same tag replaces the container. */
+    readonly imageId: string;
+    readonly env: Record<string, string>;
+    readonly command?: string[];
+    readonly user?: string;
+    readonly network: string;
+    readonly aliases: string[];
+    readonly ports: PortBinding[];
+    readonly mounts: VolumeMount[];
+    readonly labels: Record<string, string>;
+    readonly securityOpt: string[];
+    readonly capDrop: string[];
+    readonly capAdd: string[];
+    readonly healthcheck?: Healthcheck;
+    /** Seconds Docker waits after SIGTERM before SIGKILL when the container stops. */
+    readonly stopTimeoutSec: number;
+}
+
+const ms = (n: number) => n * 1_000_000; // Docker wants nanoseconds
+
+export function containerCreateOptions(s: ContainerSpec): Dockerode.ContainerCreateOptions {
+    const exposed: Record<string, object> = {};
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    for (const p of s.ports) {
+        exposed[`${p.container}/tcp`] = {};
+        bindings[`${p.container}/tcp`] = [{ HostIp: p.hostIp, HostPort: String(p.host) }];
+    }
+    const opts: Dockerode.ContainerCreateOptions = {
+        name: s.name,
+        Image: s.image,
+        Env: Object.entries(s.env).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`),
+        Labels: s.labels,
+        ExposedPorts: exposed,
+        StopTimeout: s.stopTimeoutSec,
+        HostConfig: {
+            NetworkMode: s.network,
+            PortBindings: bindings,
+            Mounts: s.mounts.map((m) => ({ Type: "volume", Source: m.volume, Target: m.target, ReadOnly: m.readOnly === true })),
+            RestartPolicy: { Name: "unless-stopped" },
+            SecurityOpt: s.securityOpt,
+            CapDrop: s.capDrop,
+            CapAdd: s.capAdd,
+            Privileged: false,
+            Init: true,
+        },
+        NetworkingConfig: { EndpointsConfig: { [s.network]: { Aliases: s.aliases } } },
+    };
+    if (s.command) opts.Cmd = s.command;
+    if (s.user) opts.User = s.user;
+    if (s.healthcheck) {
+        opts.Healthcheck = {
+            Test: s.healthcheck.test,
+            Interval: ms(s.healthcheck.intervalMs),
+            Timeout: ms(s.healthcheck.timeoutMs),
+            Retries: s.healthcheck.retries,
+            StartPeriod: ms(s.healthcheck.startPeriodMs),
+        };
+    }
+    return opts;
+}

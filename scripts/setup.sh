@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Engines for noteshub-deploy, from the package registries only (shared/spec/toolchain.md).
+# Idempotent: every step checks first and caches its result under $NOTESHUB_CACHE keyed by version,
+# so a warm machine passes through in seconds. Prints what it does; long builds show progress.
+#
+#   scripts/setup.sh            everything (docker engine, base image, pulumi, ferretdb, npm ci, build)
+#   scripts/setup.sh --env      print the environment lines (PATH, backend) the other scripts source
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${NOTESHUB_CACHE:-$HOME/.cache/noteshub-deploy}
+PULUMI_VERSION=v3.167.0
+LANGHOST_SDK_VERSION=v3.68.0   # last sdk module that still contains the nodejs language host
+FERRETDB_VERSION=v1.24.2
+PULUMI_BIN=$CACHE/pulumi-$PULUMI_VERSION/bin
+FERRETDB_BIN=$CACHE/ferretdb-$FERRETDB_VERSION/ferretdb
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
+elapsed() { echo "$(( $(date +%s) - $1 ))s"; }
+
+# Runs a long command with its output in a log file, printing a dot every 5 s so the user sees it is alive.
+with_progress() {
+  local label=$1 log=$2; shift 2
+  local start; start=$(date +%s)
+  say "$label (log: $log)"
+  ( "$@" ) >"$log" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do sleep 5; printf '.' >&2; done
+  printf '\n' >&2
+  if ! wait "$pid"; then tail -n 30 "$log" >&2; die "$label failed after $(elapsed "$start"); full log: $log"; fi
+  say "$label done in $(elapsed "$start")"
+}
+
+apt_updated=
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] || die "need root to apt-get install ${missing[*]} (or install them yourself)"
+  if [ -z "$apt_updated" ]; then with_progress "apt-get update" "$CACHE/logs/apt-update.log" apt-get update; apt_updated=1; fi
+  with_progress "apt-get install ${missing[*]}" "$CACHE/logs/apt-install.log" \
+    env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# The Debian mirror this machine already uses (never a host name written into the repo).
+apt_mirror() {
+  local m
+  m=$(grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -n1 || true)
+  [ -n "$m" ] || m=$(grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' | grep -v security | head -n1 || true)
+  [ -n "$m" ] || die "no Debian mirror found in /etc/apt/sources.list(.d); cannot debootstrap the base image"
+  echo "$m"
+}
+
+ensure_docker() {
+  if docker info >/dev/null 2>&1; then say "docker engine: running ($(docker version -f '{{.Server.Version}}'))"; return; fi
+  command -v dockerd >/dev/null 2>&1 || apt_install docker.io
+  if ! docker info >/dev/null 2>&1; then
+    say "starting dockerd in the background (log: $CACHE/logs/dockerd.log)"
+    nohup dockerd >"$CACHE/logs/dockerd.log" 2>&1 &
+    echo $! >"$CACHE/dockerd.pid"
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+    docker info >/dev/null 2>&1 || { tail -n 20 "$CACHE/logs/dockerd.log" >&2; die "dockerd did not become ready in 30 s"; }
+  fi
+  say "docker engine: running ($(docker version -f '{{.Server.Version}}'))"
+}
+
+ensure_base_image() {
+  if docker image inspect debian:bookworm-slim >/dev/null 2>&1; then say "base image debian:bookworm-slim: present"; return; fi
+  apt_install debootstrap
+  local dir=$CACHE/rootfs-bookworm mirror; mirror=$(apt_mirror)
+  rm -rf "$dir"
+  with_progress "debootstrap bookworm (minbase) from the machine's apt mirror" "$CACHE/logs/debootstrap.log" \
+    debootstrap --variant=minbase bookworm "$dir" "$mirror"
+  say "docker import -> debian:bookworm-slim"
+  tar -C "$dir" -c . | docker import - debian:bookworm-slim >/dev/null
+  rm -rf "$dir"
+}
+
+# Copies a Go module out of the module cache into a writable directory.
+go_module_dir() { GOFLAGS=-mod=mod go mod download -json "$1" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p'; }
+
+ensure_pulumi() {
+  if [ -z "${NOTESHUB_BUILD_PULUMI:-}" ] && p=$(PATH=${PATH//$PULUMI_BIN:/} command -v pulumi 2>/dev/null); then
+    say "pulumi: using $p ($("$p" version))"; return
+  fi
+  if [ -x "$PULUMI_BIN/pulumi" ] && [ -x "$PULUMI_BIN/pulumi-language-nodejs" ] && [ -x "$PULUMI_BIN/pulumi-analyzer-policy" ]; then
+    say "pulumi: cached $PULUMI_VERSION in $PULUMI_BIN"; return
+  fi
+  command -v go >/dev/null 2>&1 || die "no pulumi on PATH and no Go toolchain to build one"
+  local work=$CACHE/pulumi-$PULUMI_VERSION/src
+  rm -rf "$work"; mkdir -p "$work" "$PULUMI_BIN"
+  with_progress "go mod download pulumi pkg+sdk $PULUMI_VERSION, sdk $LANGHOST_SDK_VERSION" "$CACHE/logs/pulumi-download.log" bash -c "
+    set -e
+    cp -r \"\$(go mod download -json github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION | sed -n 's/^\s*\"Dir\": \"\(.*\)\",\$/\1/p')\" '$work/pkg'
+    cp -r \"\$(go mod download -json github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION | sed -n 's/^\s*\"Dir\": \"\(.*\)\",\$/\1/p')\" '$work/sdk'
+    cp -r \"\$(go mod download -json github.com/pulumi/pulumi/sdk/v3@$LANGHOST_SDK_VERSION | sed -n 's/^\s*\"Dir\": \"\(.*\)\",\$/\1/p')\" '$work/sdk-langhost'
+    chmod -R u+w '$work'"
+  with_progress "go build pulumi CLI $PULUMI_VERSION (about 4 min on 2 cores)" "$CACHE/logs/pulumi-build.log" bash -c "
+    cd '$work/pkg' && go build -ldflags '-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION' -o '$PULUMI_BIN/pulumi.tmp' ./cmd/pulumi"
+  with_progress "go build pulumi-language-nodejs (sdk $LANGHOST_SDK_VERSION)" "$CACHE/logs/langhost-build.log" bash -c "
+    cd '$work/sdk-langhost' && go build -o '$PULUMI_BIN/pulumi-language-nodejs' ./nodejs/cmd/pulumi-language-nodejs"
+  cp "$work/sdk/nodejs/dist/pulumi-resource-pulumi-nodejs" "$work/sdk/nodejs/dist/pulumi-analyzer-policy" "$PULUMI_BIN/"
+  chmod +x "$PULUMI_BIN"/pulumi-resource-pulumi-nodejs "$PULUMI_BIN"/pulumi-analyzer-policy
+  mv "$PULUMI_BIN/pulumi.tmp" "$PULUMI_BIN/pulumi"   # last: its presence marks the cache complete
+  rm -rf "$work"
+  say "pulumi: built $PULUMI_VERSION into $PULUMI_BIN"
+}
+
+ensure_ferretdb() {
+  if [ ! -x "$FERRETDB_BIN" ]; then
+    command -v go >/dev/null 2>&1 || die "no Go toolchain to build FerretDB"
+    local work=$CACHE/ferretdb-$FERRETDB_VERSION/src
+    rm -rf "$work"; mkdir -p "$(dirname "$work")"
+    with_progress "go build FerretDB $FERRETDB_VERSION" "$CACHE/logs/ferretdb-build.log" bash -c "
+      set -e
+      cp -r \"\$(go mod download -json github.com/FerretDB/FerretDB@$FERRETDB_VERSION | sed -n 's/^\s*\"Dir\": \"\(.*\)\",\$/\1/p')\" '$work'
+      chmod -R u+w '$work'
+      echo $FERRETDB_VERSION > '$work/build/version/version.txt'   # without it FerretDB panics at start
+      cd '$work' && CGO_ENABLED=0 go build -o '$FERRETDB_BIN.tmp' ./cmd/ferretdb"
+    mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"; rm -rf "$work"
+  else
+    say "ferretdb: cached $FERRETDB_VERSION"
+  fi
+  # The image's build context takes the binary from here (git-ignored); a hard link costs nothing.
+  local dst=$ROOT/images/ferretdb/ferretdb
+  if ! cmp -s "$FERRETDB_BIN" "$dst" 2>/dev/null; then ln -f "$FERRETDB_BIN" "$dst" 2>/dev/null || cp "$FERRETDB_BIN" "$dst"; fi
+}
+
+ensure_node_modules() {
+  local stamp=$ROOT/node_modules/.noteshub-lock-hash want
+  want=$(cat "$ROOT/package-lock.json" "$ROOT/policy/package-lock.json" 2>/dev/null | sha256sum | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then say "node_modules: up to date"; return; fi
+  with_progress "npm ci" "$CACHE/logs/npm-ci.log" bash -c "cd '$ROOT' && npm ci --no-audit --no-fund"
+  if [ -f "$ROOT/policy/package-lock.json" ]; then
+    with_progress "npm ci (policy pack)" "$CACHE/logs/npm-ci-policy.log" bash -c "cd '$ROOT/policy' && npm ci --no-audit --no-fund"
+  fi
+  echo "$want" >"$stamp"
+}
+
+print_env() {
+  echo "export PATH=\"$PULUMI_BIN:\$PATH\""
+  echo "export PULUMI_BACKEND_URL=\"\${PULUMI_BACKEND_URL:-file://\${NOTESHUB_STATE_DIR:-\$HOME/.noteshub-deploy/state}}\""
+  echo "export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
+  # Type errors are caught by `npm run build` (tsc); the program itself runs transpile-only, seconds faster.
+  echo "export PULUMI_NODEJS_TRANSPILE_ONLY=\${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
+}
+
+main() {
+  mkdir -p "$CACHE/logs"
+  if [ "${1:-}" = "--env" ]; then print_env; return; fi
+  local start; start=$(date +%s)
+  ensure_docker
+  ensure_base_image
+  ensure_pulumi
+  ensure_ferretdb
+  ensure_node_modules
+  say "engines ready in $(elapsed "$start")"
+}
+main "$@"

@@ -1,0 +1,75 @@
+// Program structure under Pulumi mocks: names, wiring, environment, hardening, and what a colour flip changes.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { byName, runProgram } from "../helpers/mocks";
+
+describe("the NotesHub program (mocks)", () => {
+    it("declares network, volumes, database, three images, two colours and the balancer with stack-scoped names", async () => {
+        const { resources, outputs } = await runProgram();
+        const containers = resources.filter((r) => r.type === "pulumi-nodejs:dynamic/docker:Container").map((r) => r.inputs.name).sort();
+        assert.deepEqual(containers, ["noteshub-staging-blue", "noteshub-staging-db", "noteshub-staging-green", "noteshub-staging-lb"]);
+        assert.equal(byName(resources, "network").inputs.name, "noteshub-staging-net");
+        assert.equal(byName(resources, "uploads").inputs.name, "noteshub-staging-uploads");
+        assert.equal(byName(resources, "database-data").inputs.name, "noteshub-staging-dbdata");
+        const images = resources.filter((r) => r.name.startsWith("app-images-v")).map((r) => [r.inputs.name, r.inputs.build.args.APP_VERSION]);
+        assert.deepEqual(images.sort(), [["noteshub-api:v0.9.0", "v0.9.0"], ["noteshub-api:v1.0.0", "v1.0.0"], ["noteshub-api:v1.0.1", "v1.0.1"]]);
+        assert.deepEqual(outputs.versions, { blue: "v1.0.0", green: "v1.0.1" });
+        assert.equal(outputs.liveColor, "blue");
+        assert.equal(outputs.url, "http://127.0.0.1:8080");
+        assert.deepEqual(outputs.retainedVersions, { current: "v1.0.1", previous: "v1.0.0", archived: "v0.9.0" });
+    });
+
+    it("gives each colour the runbook's environment and the shared uploads volume", async () => {
+        const { resources } = await runProgram();
+        const blue = byName(resources, "blue-container").inputs;
+        assert.equal(blue.image, "noteshub-api:v1.0.0");
+        assert.equal(blue.imageId, "sha256:noteshub-api:v1.0.0");
+        assert.equal(blue.env.APP_VERSION, "1.0.0");
+        assert.equal(blue.env.DEPLOYMENT_ENV, "blue");
+        assert.equal(blue.env.PREVIOUS_VERSION, "0.9.0");
+        assert.equal(blue.env.MONGODB_URI, "mongodb://noteshub:a-long-staging-password@noteshub-staging-db:27017/noteshub?authSource=admin");
+        assert.deepEqual(byName(resources, "blue-container").secrets, ["env"], "the environment carries the password");
+        assert.deepEqual(blue.mounts, [{ volume: "noteshub-staging-uploads", target: "/app/uploads" }]);
+        assert.deepEqual(blue.ports, []);
+        assert.equal(byName(resources, "green-container").inputs.env.PREVIOUS_VERSION, "1.0.0");
+        for (const name of ["blue-container", "green-container", "lb-container"]) {
+            const c = byName(resources, name).inputs;
+            assert.deepEqual(c.capDrop, ["ALL"], name);
+            assert.deepEqual(c.securityOpt, ["no-new-privileges:true"], name);
+        }
+    });
+
+    it("publishes the database only on loopback when asked, never otherwise", async () => {
+        const staging = byName((await runProgram()).resources, "database-container").inputs;
+        assert.deepEqual(staging.ports, [{ container: 27017, host: 27018, hostIp: "127.0.0.1" }]);
+        assert.deepEqual(staging.env, { MONGO_INITDB_ROOT_USERNAME: "noteshub", MONGO_INITDB_ROOT_PASSWORD: "a-long-staging-password" });
+        assert.deepEqual(byName((await runProgram()).resources, "database-container").secrets, ["env"]);
+        const prod = await runProgram({ environment: "production", database: { image: "mongo:7.0", password: "prod-password-long" }, app: { repository: "registry.local/noteshub" } }, "production");
+        const db = byName(prod.resources, "database-container").inputs;
+        assert.deepEqual(db.ports, []);
+        assert.equal(db.image, "mongo:7.0");
+        assert.equal(byName(prod.resources, "database-image").inputs.build, undefined, "production pulls the official image");
+        assert.equal(byName(prod.resources, "blue-container").inputs.image, "registry.local/noteshub:v1.0.0");
+        assert.equal(byName(prod.resources, "blue-container").inputs.name, "noteshub-production-blue");
+    });
+
+    it("routes to the active colour, and a flip changes nothing but the routes", async () => {
+        const blue = await runProgram({ activeColor: "blue" });
+        const green = await runProgram({ activeColor: "green" });
+        assert.match(byName(blue.resources, "lb-routes").inputs.content, /proxy_pass http:\/\/noteshub_blue;/);
+        assert.match(byName(green.resources, "lb-routes").inputs.content, /proxy_pass http:\/\/noteshub_green;/);
+        const differing = blue.resources
+            .filter((r) => JSON.stringify(r.inputs) !== JSON.stringify(byName(green.resources, r.name).inputs))
+            .map((r) => r.name);
+        assert.deepEqual(differing, ["lb-routes"]);
+    });
+
+    it("a version change touches only that colour", async () => {
+        const before = await runProgram();
+        const after = await runProgram({ greenVersion: "v0.9.0" });
+        const differing = before.resources
+            .filter((r) => JSON.stringify(r.inputs) !== JSON.stringify(byName(after.resources, r.name).inputs))
+            .map((r) => r.name);
+        assert.deepEqual(differing.sort(), ["green-container", "lb-routes"]);
+    });
+});

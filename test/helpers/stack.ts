@@ -1,0 +1,118 @@
+// A throwaway stack of this project for end-to-end tests: its own state directory, passphrase, ports and Docker
+// names (noteshub-<stack>-*), driven through the real pulumi CLI exactly as a user would.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(__dirname, "../..");
+
+export interface RunResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+    ms: number;
+}
+
+export function freePort(): Promise<number> {
+    return new Promise((res, rej) => {
+        const s = createServer();
+        s.once("error", rej);
+        s.listen(0, "127.0.0.1", () => {
+            const { port } = s.address() as { port: number };
+            s.close(() => res(port));
+        });
+    });
+}
+
+export function docker(...args: string[]): string {
+    return execFileSync("docker", args, { encoding: "utf8" }).trim();
+}
+
+export function dockerOk(...args: string[]): boolean {
+    return spawnSync("docker", args, { stdio: "ignore" }).status === 0;
+}
+
+/** Removes every container, volume and network a (possibly crashed) earlier run of this stack left. */
+export function purgeDockerLeftovers(stack: string): void {
+    const label = `io.noteshub.stack=${stack}`;
+    const ids = (kind: string[]) => docker(...kind, "-q", "--filter", `label=${label}`).split("\n").filter(Boolean);
+    const containers = ids(["ps", "-a"]);
+    if (containers.length) docker("rm", "-f", ...containers);
+    const volumes = ids(["volume", "ls"]);
+    if (volumes.length) docker("volume", "rm", "-f", ...volumes);
+    const networks = ids(["network", "ls"]);
+    if (networks.length) docker("network", "rm", ...networks);
+}
+
+export class TestStack {
+    readonly stateDir = mkdtempSync(join(tmpdir(), "noteshub-e2e-state-"));
+    readonly env: NodeJS.ProcessEnv;
+    readonly configFile: string;
+
+    constructor(readonly name: string, config: Record<string, unknown>) {
+        this.env = {
+            ...process.env,
+            PULUMI_BACKEND_URL: `file://${this.stateDir}`,
+            PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+            PULUMI_SUPPRESS_COPILOT_LINK: "true",
+            NO_COLOR: "1",
+        };
+        this.configFile = join(ROOT, `Pulumi.${name}.yaml`);
+        const lines = ["config:"];
+        for (const [k, v] of Object.entries(config)) lines.push(`  noteshub:${k}: ${JSON.stringify(v)}`);
+        writeFileSync(this.configFile, lines.join("\n") + "\n");
+    }
+
+    pulumi(...args: string[]): RunResult {
+        const start = Date.now();
+        const r = spawnSync("pulumi", [...args, "--stack", this.name, "--non-interactive"], { cwd: ROOT, env: this.env, encoding: "utf8", maxBuffer: 64 << 20 });
+        return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - start };
+    }
+
+    /** Runs pulumi and throws with its output when it fails. */
+    must(...args: string[]): RunResult {
+        const r = this.pulumi(...args);
+        if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+        return r;
+    }
+
+    init(secrets: Record<string, string>): void {
+        const r = spawnSync("pulumi", ["stack", "init", this.name, "--secrets-provider", "passphrase", "--non-interactive"], { cwd: ROOT, env: this.env, encoding: "utf8" });
+        if (r.status !== 0) throw new Error(`stack init: ${r.stderr}`);
+        for (const [path, value] of Object.entries(secrets)) this.must("config", "set", "--secret", "--path", path, value);
+    }
+
+    up(...extra: string[]): RunResult {
+        return this.pulumi("up", "--yes", "--skip-preview", ...extra);
+    }
+
+    outputs(): Record<string, any> {
+        return JSON.parse(this.must("stack", "output", "--json", "--show-secrets").stdout);
+    }
+
+    /** Destroys what the stack declared, then removes the stack, its state, its config file and its data volumes. */
+    dispose(): void {
+        this.pulumi("destroy", "--yes", "--skip-preview");
+        this.pulumi("stack", "rm", "--yes", "--force");
+        purgeDockerLeftovers(this.name);
+        rmSync(this.configFile, { force: true });
+        rmSync(this.stateDir, { recursive: true, force: true });
+    }
+}
+
+/** GET/POST through the balancer with a fresh connection each time. */
+export async function http(url: string, init?: RequestInit): Promise<{ status: number; headers: Headers; body: any }> {
+    const res = await fetch(url, { ...init, headers: { connection: "close", ...(init?.headers ?? {}) } });
+    const text = await res.text();
+    let body: any = text;
+    try {
+        body = JSON.parse(text);
+    } catch {
+        /* not JSON */
+    }
+    return { status: res.status, headers: res.headers, body };
+}

@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ConfigError, parseConfig, previousVersionOf, retainedList } from "../../infra/config";
+import { rawConfig } from "../helpers/config";
+
+function problems(overrides: Record<string, unknown>, stack = "staging"): string[] {
+    try {
+        parseConfig(rawConfig(overrides), stack);
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, `expected ConfigError, got ${err}`);
+        return err.problems;
+    }
+    assert.fail("config was accepted");
+}
+
+describe("parseConfig", () => {
+    it("accepts the staging config and fills defaults", () => {
+        const cfg = parseConfig(rawConfig(), "staging");
+        assert.equal(cfg.activeColor, "blue");
+        assert.equal(cfg.stack, "staging");
+        assert.equal(cfg.app.port, 8000);
+        assert.deepEqual(cfg.app.env, {});
+        assert.equal(cfg.loadBalancer.bindAddress, "127.0.0.1");
+        assert.equal(cfg.docker.host, "unix:///var/run/docker.sock");
+        assert.equal(cfg.database.name, "noteshub");
+        assert.deepEqual(retainedList(cfg), ["v1.0.1", "v1.0.0", "v0.9.0"]);
+    });
+
+    it("names a bad activeColor with its path, the value and the fix", () => {
+        assert.deepEqual(problems({ activeColor: "purple" }), [
+            `noteshub:activeColor: must be "blue" or "green", got "purple"; fix: pulumi config set --path 'activeColor' 'blue'`,
+        ]);
+    });
+
+    it("reports every problem at once", () => {
+        const p = problems({ activeColor: "purple", blueVersion: "1.2", retainedVersions: { current: "v1.0.1", previous: "v1.0.0" } });
+        assert.equal(p.length, 3, p.join("\n"));
+        assert.match(p[0], /^noteshub:activeColor: /);
+        assert.match(p[1], /^noteshub:blueVersion: must look like vX\.Y\.Z \(e\.g\. v1\.2\.3\), got "1\.2"/);
+        assert.match(p[2], /^noteshub:retainedVersions\.archived: required: a version like v1\.2\.3/);
+    });
+
+    it("rejects retained versions that are not unique", () => {
+        const p = problems({ retainedVersions: { current: "v1.0.1", previous: "v1.0.0", archived: "v1.0.0" } });
+        assert.deepEqual(p, [
+            "noteshub:retainedVersions: current, previous and archived must be three different versions, got v1.0.1, v1.0.0, v1.0.0; fix: pulumi config set --path 'retainedVersions.archived' <an older version>",
+        ]);
+    });
+
+    it("requires both colours' versions among the retained ones", () => {
+        const p = problems({ greenVersion: "v2.0.0" });
+        assert.deepEqual(p, [
+            "noteshub:greenVersion: v2.0.0 is not one of the retained versions (v1.0.1, v1.0.0, v0.9.0); fix: pulumi config set greenVersion v1.0.1, or add v2.0.0 to retainedVersions",
+        ]);
+    });
+
+    it("flags unknown keys with a suggestion", () => {
+        const p = problems({ activeColour: "blue" });
+        assert.deepEqual(p, ["noteshub:activeColour: unknown setting; did you mean activeColor?; fix: pulumi config rm --path 'activeColour'"]);
+        assert.deepEqual(problems({ database: { password: "a-long-staging-password", pasword: "x" } }), [
+            "noteshub:database.pasword: unknown setting; fix: pulumi config rm --path 'database.pasword'",
+        ]);
+    });
+
+    it("requires a database password as a secret of 12+ characters", () => {
+        assert.deepEqual(problems({ database: { image: "mongo:7.0" } }), [
+            "noteshub:database.password: required; fix: pulumi config set --secret --path 'database.password' '<a long random password>'",
+        ]);
+        assert.match(problems({ database: { password: "short" } })[0], /^noteshub:database\.password: must be at least 12 characters/);
+    });
+
+    it("checks ports", () => {
+        assert.match(problems({ loadBalancer: { port: 70000 } })[0], /^noteshub:loadBalancer\.port: must be 1-65535/);
+        assert.match(problems({ loadBalancer: { port: 27018 } })[0], /^noteshub:database\.hostPort: 27018 is also loadBalancer\.port/);
+    });
+
+    it("refuses a published database port and plain tcp Docker in production", () => {
+        const p = problems({ environment: "production", docker: { host: "tcp://10.0.0.5:2375" } }, "production");
+        assert.deepEqual(p, [
+            "noteshub:database.hostPort: production must not publish the database on the host; fix: pulumi config rm --path 'database.hostPort'",
+            "noteshub:docker.tlsCertDir: a tcp:// Docker host in production needs TLS; fix: pulumi config set --path 'docker.tlsCertDir' ~/.docker/noteshub",
+        ]);
+    });
+
+    it("rejects a malformed docker host and envByVersion for a version not retained", () => {
+        assert.match(problems({ docker: { host: "http://x" } })[0], /^noteshub:docker\.host: must start with unix:\/\/, tcp:\/\/, ssh:\/\/ or npipe:\/\//);
+        assert.deepEqual(problems({ app: { envByVersion: { "v3.0.0": { NOTESHUB_FAIL_HEALTH: "1" } } } }), [
+            "noteshub:app.envByVersion.v3.0.0: v3.0.0 is not a retained version; fix: pulumi config rm --path 'app.envByVersion.v3.0.0'",
+        ]);
+    });
+
+    it("says which stack and that nothing changed", () => {
+        try {
+            parseConfig(rawConfig({ activeColor: "red" }), "production");
+            assert.fail("accepted");
+        } catch (err) {
+            assert.match((err as Error).message, /^stack production: 1 config problem, nothing was changed:\n {2}- noteshub:activeColor: /);
+        }
+    });
+
+    it("ignores other namespaces", () => {
+        const raw = { ...rawConfig(), "aws:region": "eu-west-1" };
+        assert.equal(parseConfig(raw, "staging").activeColor, "blue");
+    });
+
+    it("gives each version the retained one before it as PREVIOUS_VERSION", () => {
+        const cfg = parseConfig(rawConfig(), "staging");
+        assert.equal(previousVersionOf(cfg, "v1.0.1"), "v1.0.0");
+        assert.equal(previousVersionOf(cfg, "v1.0.0"), "v0.9.0");
+        assert.equal(previousVersionOf(cfg, "v0.9.0"), "");
+    });
+});

@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { containerCreateOptions } from "../../infra/render/containerSpec";
+
+describe("containerCreateOptions", () => {
+    it("maps a spec to the exact Engine API body", () => {
+        const body = containerCreateOptions({
+            name: "noteshub-staging-blue",
+            image: "noteshub-api:v1.0.0",
+            imageId: "sha256:abc",
+            env: { PORT: "8000", APP_VERSION: "1.0.0" },
+            network: "noteshub-staging-net",
+            aliases: ["blue"],
+            ports: [{ container: 8080, host: 18080, hostIp: "127.0.0.1" }],
+            mounts: [{ volume: "noteshub-staging-uploads", target: "/app/uploads" }],
+            labels: { "io.noteshub.stack": "staging" },
+            securityOpt: ["no-new-privileges:true"],
+            capDrop: ["ALL"],
+            capAdd: [],
+            user: "10001",
+            healthcheck: { test: ["CMD", "true"], intervalMs: 1000, timeoutMs: 2000, retries: 3, startPeriodMs: 0 },
+            stopTimeoutSec: 15,
+        });
+        assert.deepEqual(body, {
+            name: "noteshub-staging-blue",
+            Image: "noteshub-api:v1.0.0",
+            Env: ["APP_VERSION=1.0.0", "PORT=8000"],
+            Labels: { "io.noteshub.stack": "staging" },
+            ExposedPorts: { "8080/tcp": {} },
+            StopTimeout: 15,
+            User: "10001",
+            HostConfig: {
+                NetworkMode: "noteshub-staging-net",
+                PortBindings: { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "18080" }] },
+                Mounts: [{ Type: "volume", Source: "noteshub-staging-uploads", Target: "/app/uploads", ReadOnly: false }],
+                RestartPolicy: { Name: "unless-stopped" },
+                SecurityOpt: ["no-new-privileges:true"],
+                CapDrop: ["ALL"],
+                CapAdd: [],
+                Privileged: false,
+                Init: true,
+            },
+            NetworkingConfig: { EndpointsConfig: { "noteshub-staging-net": { Aliases: ["blue"] } } },
+            Healthcheck: { Test: ["CMD", "true"], Interval: 1e9, Timeout: 2e9, Retries: 3, StartPeriod: 0 },
+        });
+    });
+});
