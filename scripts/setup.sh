@@ -129,7 +129,8 @@ ensure_ferretdb() {
 
 ensure_node_modules() {
   local stamp=$ROOT/node_modules/.noteshub-lock-hash want
-  want=$(cat "$ROOT/package-lock.json" "$ROOT/policy/package-lock.json" 2>/dev/null | sha256sum | cut -c1-16)
+  local locks=("$ROOT/package-lock.json"); [ -f "$ROOT/policy/package-lock.json" ] && locks+=("$ROOT/policy/package-lock.json")
+  want=$(cat "${locks[@]}" | sha256sum | cut -c1-16)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then say "node_modules: up to date"; return; fi
   with_progress "npm ci" "$CACHE/logs/npm-ci.log" bash -c "cd '$ROOT' && npm ci --no-audit --no-fund"
   if [ -f "$ROOT/policy/package-lock.json" ]; then

@@ -79,7 +79,7 @@ async function removeIfPresent(docker: import("dockerode"), idOrName: string): P
     }
 }
 
-const provider = {
+export const provider = {
     async diff(_id: string, olds: Outputs, news: Inputs) {
         return diffInputs(olds as never, news as never, { outputs: ["containerId"], inPlace: ["readyTimeoutSec"], deleteBeforeReplace: true });
     },

@@ -74,7 +74,7 @@ async function produce(inputs: Inputs): Promise<string> {
     }
 }
 
-const provider = {
+export const provider = {
     async diff(_id: string, olds: Outputs, news: Inputs) {
         // Same tag: rebuild/re-pull in place; the new imageId then replaces the containers that use it.
         // Where the checkout lives is not part of the image; the content hash is.

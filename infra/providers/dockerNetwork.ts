@@ -18,7 +18,7 @@ interface Outputs extends Inputs {
     networkId: string;
 }
 
-const provider = {
+export const provider = {
     async diff(_id: string, olds: Outputs, news: Inputs) {
         return diffInputs(olds as never, news as never, { outputs: ["networkId"], inPlace: ["docker"], deleteBeforeReplace: true });
     },

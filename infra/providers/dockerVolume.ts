@@ -21,7 +21,7 @@ interface Outputs extends Inputs {
     mountpoint: string;
 }
 
-const provider = {
+export const provider = {
     async diff(_id: string, olds: Outputs, news: Inputs) {
         // Labels can't change on a Docker volume, and a volume is never recreated for them: keep the old one.
         return diffInputs(olds as never, news as never, { outputs: ["mountpoint"], inPlace: ["labels", "docker"] });

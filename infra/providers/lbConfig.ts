@@ -52,7 +52,7 @@ async function apply(inputs: Inputs): Promise<void> {
     }
 }
 
-const provider = {
+export const provider = {
     async diff(_id: string, olds: Inputs, news: Inputs) {
         return diffInputs(olds as never, news as never, { outputs: [], inPlace: ["docker", "containerId", "content", "backends"] });
     },

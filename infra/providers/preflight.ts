@@ -54,7 +54,7 @@ async function check(inputs: Inputs): Promise<void> {
     }
 }
 
-const provider = {
+export const provider = {
     async diff(_id: string, olds: Inputs, news: Inputs) {
         // Re-check whenever what it guards changes; never replace (it owns nothing).
         return { changes: changedInputs(olds as never, news as never, []).length > 0, replaces: [] };
