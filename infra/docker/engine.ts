@@ -71,8 +71,8 @@ export function engineError(op: string, target: string, conn: DockerConnection, 
     } else if (/port is already allocated|address already in use/i.test(msg)) {
         const port = /:(\d+)/.exec(msg.replace(/.*(0\.0\.0\.0|127\.0\.0\.1|\[::\])/, "$1"))?.[1];
         hint = `host port ${port ?? ""} is already in use; stop what holds it (e.g. \`ss -ltnp | grep ${port ?? "<port>"}\`) or choose another port in stack config`.replace("  ", " ");
-    } else if (/no such image|pull access denied|manifest unknown/i.test(msg)) {
-        hint = "the image is not on the Docker host; check the image name and version in stack config, or build it";
+    } else if (op === "pull" || /no such image|pull access denied|manifest unknown/i.test(msg)) {
+        hint = "the Docker host could not get the image: check its name and version in stack config, the registry login on the Docker host (docker login), and that the host reaches the registry; or build it (app.build / database.build)";
     }
     return new Error(`docker: ${op} ${target}: ${msg}${hint ? `\n  -> ${hint}` : ""}`);
 }

@@ -53,16 +53,26 @@ async function logTail(container: import("dockerode").Container, lines = 20): Pr
     }
 }
 
-/** Waits until the container runs and, if it has a healthcheck, reports healthy. */
+/**
+ * Waits until the container runs and, if it has a healthcheck, reports healthy; without one, until it has stayed
+ * up for a moment (a process that dies at once looks "running" for a few milliseconds). A restart counts as a crash.
+ */
 async function waitReady(container: import("dockerode").Container, name: string, timeoutSec: number): Promise<void> {
     const deadline = Date.now() + timeoutSec * 1000;
+    const SETTLE_MS = 1500;
+    let upSince: number | undefined;
     for (;;) {
         const info = await container.inspect();
         const health = info.State.Health;
-        if (!info.State.Running && !info.State.Restarting && info.State.Status !== "created") {
+        const crashed = info.RestartCount > 0 || info.State.Restarting || (!info.State.Running && info.State.Status !== "created");
+        if (crashed) {
             throw new Error(`container ${name} exited with code ${info.State.ExitCode}${info.State.Error ? ` (${info.State.Error})` : ""}${await logTail(container)}`);
         }
-        if (info.State.Running && (!health || health.Status === "healthy")) return;
+        if (info.State.Running && health?.Status === "healthy") return;
+        if (info.State.Running && !health) {
+            upSince ??= Date.now();
+            if (Date.now() - upSince >= SETTLE_MS) return;
+        }
         if (Date.now() > deadline) {
             const last = health?.Log?.at(-1)?.Output?.trim();
             throw new Error(`container ${name} not ${health ? "healthy" : "running"} after ${timeoutSec}s (health: ${health?.Status ?? "none"}${last ? `, last check: ${last}` : ""})${await logTail(container)}`);
