@@ -104,6 +104,47 @@ function closest(word: string, options: string[]): string | undefined {
     return options.find((o) => o.toLowerCase() === lower || o.toLowerCase().startsWith(lower.slice(0, 5)));
 }
 
+const isVersion = (v: unknown): v is string => typeof v === "string" && VERSION_RE.test(v);
+const obj = (v: unknown): Record<string, unknown> => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/**
+ * Rules across fields. They read the raw values defensively so they run even when another field failed the schema:
+ * a user fixing config sees every problem in one go, not one per attempt.
+ */
+function crossCheck(values: Record<string, unknown>, problems: string[]): void {
+    const rv = obj(values.retainedVersions);
+    const retained = [rv.current, rv.previous, rv.archived];
+    const allValid = retained.every(isVersion);
+    if (allValid && new Set(retained).size !== 3) {
+        problems.push(`${NAMESPACE}:retainedVersions: current, previous and archived must be three different versions, got ${retained.join(", ")}; fix: pulumi config set --path 'retainedVersions.archived' <an older version>`);
+    }
+    if (allValid) {
+        for (const color of COLORS) {
+            const v = values[`${color}Version`];
+            if (isVersion(v) && !retained.includes(v)) {
+                problems.push(`${NAMESPACE}:${color}Version: ${v} is not one of the retained versions (${retained.join(", ")}); fix: pulumi config set ${color}Version ${rv.current}, or add ${v} to retainedVersions`);
+            }
+        }
+        for (const v of Object.keys(obj(obj(values.app).envByVersion))) {
+            if (isVersion(v) && !retained.includes(v)) problems.push(`${NAMESPACE}:app.envByVersion.${v}: ${v} is not a retained version; fix: pulumi config rm --path 'app.envByVersion.${v}'`);
+        }
+    }
+    const db = obj(values.database);
+    const lbPort = obj(values.loadBalancer).port ?? 8080;
+    if (db.hostPort !== undefined && db.hostPort === lbPort) {
+        problems.push(`${NAMESPACE}:database.hostPort: ${db.hostPort} is also loadBalancer.port; fix: pulumi config set --path 'database.hostPort' <another port>`);
+    }
+    if (values.environment === "production") {
+        if (db.hostPort !== undefined) {
+            problems.push(`${NAMESPACE}:database.hostPort: production must not publish the database on the host; fix: pulumi config rm --path 'database.hostPort'`);
+        }
+        const dk = obj(values.docker);
+        if (typeof dk.host === "string" && dk.host.startsWith("tcp://") && !dk.tlsCertDir) {
+            problems.push(`${NAMESPACE}:docker.tlsCertDir: a tcp:// Docker host in production needs TLS; fix: pulumi config set --path 'docker.tlsCertDir' ~/.docker/noteshub`);
+        }
+    }
+}
+
 /** Parses and cross-checks the whole config; throws one ConfigError listing every problem. */
 export function parseConfig(raw: Record<string, string>, stack: string, project = NAMESPACE): NotesHubConfig {
     const problems: string[] = [];
@@ -123,35 +164,10 @@ export function parseConfig(raw: Record<string, string>, stack: string, project 
             const path = issue.path.join(".");
             problems.push(`${NAMESPACE}:${path}: ${issue.message}; fix: ${fixFor(path)}`);
         }
-        throw new ConfigError(problems, stack);
     }
-    const cfg = result.data;
-    const retained = [cfg.retainedVersions.current, cfg.retainedVersions.previous, cfg.retainedVersions.archived];
-    if (new Set(retained).size !== 3) {
-        problems.push(`${NAMESPACE}:retainedVersions: current, previous and archived must be three different versions, got ${retained.join(", ")}; fix: pulumi config set --path 'retainedVersions.archived' <an older version>`);
-    }
-    for (const color of COLORS) {
-        const v = cfg[`${color}Version`];
-        if (!retained.includes(v)) {
-            problems.push(`${NAMESPACE}:${color}Version: ${v} is not one of the retained versions (${retained.join(", ")}); fix: pulumi config set ${color}Version ${cfg.retainedVersions.current}, or add ${v} to retainedVersions`);
-        }
-    }
-    for (const v of Object.keys(cfg.app.envByVersion)) {
-        if (!retained.includes(v)) problems.push(`${NAMESPACE}:app.envByVersion.${v}: ${v} is not a retained version; fix: pulumi config rm --path 'app.envByVersion.${v}'`);
-    }
-    if (cfg.database.hostPort !== undefined && cfg.database.hostPort === cfg.loadBalancer.port) {
-        problems.push(`${NAMESPACE}:database.hostPort: ${cfg.database.hostPort} is also loadBalancer.port; fix: pulumi config set --path 'database.hostPort' <another port>`);
-    }
-    if (cfg.environment === "production") {
-        if (cfg.database.hostPort !== undefined) {
-            problems.push(`${NAMESPACE}:database.hostPort: production must not publish the database on the host; fix: pulumi config rm --path 'database.hostPort'`);
-        }
-        if (cfg.docker.host.startsWith("tcp://") && !cfg.docker.tlsCertDir) {
-            problems.push(`${NAMESPACE}:docker.tlsCertDir: a tcp:// Docker host in production needs TLS; fix: pulumi config set --path 'docker.tlsCertDir' ~/.docker/noteshub`);
-        }
-    }
-    if (problems.length > 0) throw new ConfigError(problems, stack);
-    return { ...cfg, stack, project };
+    crossCheck(values, problems);
+    if (problems.length > 0 || !result.success) throw new ConfigError(problems, stack);
+    return { ...result.data, stack, project };
 }
 
 /** The retained versions, newest first. */

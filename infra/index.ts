@@ -62,5 +62,6 @@ export const liveColor = cfg.activeColor;
 export const liveVersion = cfg[`${cfg.activeColor}Version`];
 export const versions = { blue: cfg.blueVersion, green: cfg.greenVersion };
 export const retainedVersions = cfg.retainedVersions;
-export const databaseUri = database.hostUri;
+/** From the Docker host, when database.hostPort publishes it (staging); secret. */
+export const databaseUri = database.hostUri ?? "not published (database.hostPort unset): reachable only on the stack network";
 export const dataVolumes = { database: database.dataVolume, uploads: uploads.name };

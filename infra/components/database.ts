@@ -65,11 +65,11 @@ export class Database extends pulumi.ComponentResource {
             stopTimeoutSec: 30,
             readyTimeoutSec: args.readyTimeoutSec ?? 120,
         }, { parent: this });
-        const user = encodeURIComponent(s.username);
-        this.uri = pulumi.secret(pulumi.interpolate`mongodb://${user}:${password.apply(encodeURIComponent)}@${host}:${DB_PORT}/${s.name}?authSource=admin`);
-        if (s.hostPort) {
-            this.hostUri = pulumi.secret(pulumi.interpolate`mongodb://${user}:${password.apply(encodeURIComponent)}@127.0.0.1:${s.hostPort}/${s.name}?authSource=admin`);
-        }
+        // The connection strings resolve only once the server is up, so the app colours wait for it.
+        const uri = (where: string) => pulumi.secret(pulumi.all([container.containerId, password]).apply(([, pw]) =>
+            `mongodb://${encodeURIComponent(s.username)}:${encodeURIComponent(pw)}@${where}/${s.name}?authSource=admin`));
+        this.uri = uri(`${host}:${DB_PORT}`);
+        if (s.hostPort) this.hostUri = uri(`127.0.0.1:${s.hostPort}`);
         this.containerId = container.containerId;
         this.dataVolume = volume.name;
         this.registerOutputs({ uri: this.uri, containerId: this.containerId, dataVolume: this.dataVolume });

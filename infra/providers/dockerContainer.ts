@@ -99,6 +99,9 @@ export const provider = {
         const target = `container ${inputs.name}`;
         const spec = containerCreateOptions(inputs);
         spec.Labels = { ...spec.Labels, [OWNER_LABEL]: inputs.owner };
+        // No restarts until it has proven it starts: a crash then shows its real exit code and logs.
+        const restartPolicy = spec.HostConfig!.RestartPolicy;
+        spec.HostConfig!.RestartPolicy = { Name: "no" };
         // A container of ours under this name is a leftover of an interrupted run: replace it.
         // One that is not ours is someone else's: never touch it.
         try {
@@ -124,6 +127,7 @@ export const provider = {
         }
         try {
             await waitReady(container, inputs.name, inputs.readyTimeoutSec ?? 60);
+            await container.update({ RestartPolicy: restartPolicy });
         } catch (err) {
             await removeIfPresent(docker, container.id);
             throw new Error(`docker: start ${target}: ${(err as Error).message}\n  -> nothing was kept; fix the cause and run pulumi up again`);

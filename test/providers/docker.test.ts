@@ -124,6 +124,7 @@ describe("Docker providers against the real engine", { timeout: 10 * 60_000 }, (
             assert.deepEqual(info.HostConfig.CapDrop, ["ALL"]);
             assert.deepEqual(info.HostConfig.SecurityOpt, ["no-new-privileges:true"]);
             assert.equal(info.HostConfig.Privileged, false);
+            assert.equal(info.HostConfig.RestartPolicy.Name, "unless-stopped", "restarts once it has proven it starts");
             await container.provider.delete(c.id, c.outs);
             assert.ok(!dockerOk("inspect", n("c1")));
             await container.provider.delete(c.id, c.outs); // gone already: fine

@@ -40,6 +40,14 @@ describe("parseConfig", () => {
         assert.match(p[2], /^noteshub:retainedVersions\.archived: required: a version like v1\.2\.3/);
     });
 
+    it("runs the cross-field rules even when another field fails the schema", () => {
+        const p = problems({ activeColor: "purple", greenVersion: "v2.0.0", loadBalancer: { port: 27018 } });
+        assert.equal(p.length, 3, p.join("\n"));
+        assert.match(p[0], /^noteshub:activeColor: /);
+        assert.match(p[1], /^noteshub:greenVersion: v2\.0\.0 is not one of the retained versions/);
+        assert.match(p[2], /^noteshub:database\.hostPort: 27018 is also loadBalancer\.port/);
+    });
+
     it("rejects retained versions that are not unique", () => {
         const p = problems({ retainedVersions: { current: "v1.0.1", previous: "v1.0.0", archived: "v1.0.0" } });
         assert.deepEqual(p, [
