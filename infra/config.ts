@@ -12,7 +12,11 @@ const version = z.string({ error: "required: a version like v1.2.3" }).regex(VER
     error: (iss) => `must look like vX.Y.Z (e.g. v1.2.3), got ${JSON.stringify(iss.input)}`,
 });
 const port = z.number({ error: "must be a port number" }).int("must be a whole number").min(1, "must be 1-65535").max(65535, "must be 1-65535");
-const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.string());
+// `pulumi config set --path a.B 1` stores a number: environment values take numbers and booleans as their text.
+const envMap = z.record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"),
+    z.union([z.string(), z.number(), z.boolean()]).transform(String),
+);
 
 const schema = z.strictObject({
     environment: z.enum(["staging", "production"], { error: 'must be "staging" or "production"' }).default("staging"),
@@ -38,6 +42,21 @@ const schema = z.strictObject({
         /** Host address it binds; 0.0.0.0 to serve beyond this machine. */
         bindAddress: z.string().min(1).default("127.0.0.1"),
     }).default({ port: 8080, bindAddress: "127.0.0.1" }),
+    healthGate: z.strictObject({
+        /** Time between /health probes. */
+        intervalMs: z.number().int().min(100, "must be at least 100 ms").max(60_000).default(1000),
+        /** Healthy answers in a row needed before traffic moves. */
+        successThreshold: z.number().int().min(1).max(100).default(3),
+        /** Bad answers in a row that fail the gate (runbook: health check fails 3 times in a row). */
+        failureThreshold: z.number().int().min(1).max(100).default(3),
+        /** Give up (and fail `pulumi up`) after this long. */
+        timeoutSec: z.number().int().min(1).max(3600).default(60),
+        /** Smoke checks once healthy (runbook "Smoke Tests"): "METHOD /path" expecting 200, or {method, path, status}. */
+        smoke: z.array(z.union([
+            z.string().regex(/^(GET|HEAD|POST|PUT|DELETE) \/\S*$/, 'must look like "GET /api/notes"').transform((t) => ({ method: t.split(" ")[0], path: t.split(" ")[1], status: 200 })),
+            z.strictObject({ method: z.enum(["GET", "HEAD", "POST", "PUT", "DELETE"]), path: z.string().startsWith("/"), status: z.number().int().min(100).max(599) }),
+        ])).default([{ method: "GET", path: "/api/notes", status: 200 }]),
+    }).default({ intervalMs: 1000, successThreshold: 3, failureThreshold: 3, timeoutSec: 60, smoke: [{ method: "GET", path: "/api/notes", status: 200 }] }),
     database: z.strictObject({
         /** Image: the official `mongo:<tag>` in production; a locally built FerretDB image in staging. */
         image: z.string().min(1).default("mongo:7.0"),
@@ -62,6 +81,8 @@ export type NotesHubConfig = z.infer<typeof schema> & { stack: string; project: 
 /** The fix to print for an error at a config path. */
 function fixFor(path: string): string {
     const secret = path === "database.password" || path === "database";
+    if (path.startsWith("app.envByVersion")) return `pulumi config set --path 'app.envByVersion["v1.2.3"].NAME' 'value'`;
+    if (path.startsWith("app.env")) return `pulumi config set --path 'app.env.NAME' 'value'`;
     const example: Record<string, string> = {
         activeColor: "blue",
         blueVersion: "v1.2.2",
@@ -69,7 +90,7 @@ function fixFor(path: string): string {
         "database.password": "<a long random password>",
         environment: "staging",
     };
-    const value = example[path] ?? (path.endsWith("Version") || path.startsWith("retainedVersions") ? "v1.2.3" : "<value>");
+    const value = example[path] ?? (path.startsWith("retainedVersions") ? "v1.2.3" : "<value>");
     return `pulumi config set${secret ? " --secret" : ""} --path '${path}' '${value}'`;
 }
 

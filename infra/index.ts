@@ -47,7 +47,7 @@ const colors = Object.fromEntries(COLORS.map((color) => {
     })];
 })) as Record<Color, AppColor>;
 
-const backend = (c: AppColor) => ({ host: c.host, port: c.port, version: c.version, containerId: c.containerId });
+const backend = (c: AppColor) => ({ host: c.host, port: c.port, version: c.version, containerId: c.containerId, imageId: images.byVersion[c.version].imageId });
 const lb = new LoadBalancer("lb", {
     docker, names,
     network: network.name,
@@ -55,6 +55,7 @@ const lb = new LoadBalancer("lb", {
     bindAddress: cfg.loadBalancer.bindAddress,
     active: cfg.activeColor,
     backends: { blue: backend(colors.blue), green: backend(colors.green) },
+    gate: cfg.healthGate,
 });
 
 export const url = lb.url;

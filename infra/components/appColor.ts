@@ -26,7 +26,7 @@ export interface AppColorArgs {
     readonly port?: number;
     /** Extra environment (stack config app.env and app.envByVersion). */
     readonly env?: Record<string, string>;
-    /** Seconds to wait for the container to report healthy. Default 60. */
+    /** Seconds to wait for the container to be running. Default 60. */
     readonly readyTimeoutSec?: number;
 }
 
@@ -68,6 +68,8 @@ export class AppColor extends pulumi.ComponentResource {
             ...HARDENED,
             stopTimeoutSec: 15,
             readyTimeoutSec: args.readyTimeoutSec ?? 60,
+            // Health is the gate's to judge (providers/healthGate.ts), with a clearer error than Docker's status.
+            waitFor: "running",
         }, { parent: this });
         this.containerId = container.containerId;
         this.registerOutputs({ host: this.host, version: this.version, containerId: this.containerId });

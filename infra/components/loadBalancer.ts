@@ -1,14 +1,22 @@
-// The NGINX load balancer (runbook "Load Balancer / NGINX"): one long-lived container publishing the stack's
-// port, and its routes as a separate resource so a colour flip rewrites routes without touching a container.
+// The NGINX load balancer (runbook "Load Balancer / NGINX"): one long-lived container publishing the stack's port,
+// a health gate per colour, and the routes as a separate resource that depends on the live colour's gate. So a
+// colour flip rewrites routes without touching a container, and a failed gate leaves traffic where it was.
 import * as pulumi from "@pulumi/pulumi";
-import type { Color } from "../config";
+import { COLORS, type Color } from "../config";
 import { buildFrom } from "../docker/context";
 import type { DockerConnection } from "../docker/engine";
 import { HARDENED, type Names } from "../names";
 import { DockerContainer } from "../providers/dockerContainer";
 import { DockerImage } from "../providers/dockerImage";
+import { HealthGate, type GateSettings } from "../providers/healthGate";
 import { LbConfig } from "../providers/lbConfig";
 import { renderRoutes, type Backend } from "../render/nginx";
+
+export interface LbBackend extends Backend {
+    /** The colour's container and image: a new one re-runs its gate. */
+    readonly containerId: pulumi.Input<string>;
+    readonly imageId: pulumi.Input<string>;
+}
 
 export interface LoadBalancerArgs {
     readonly docker: pulumi.Input<DockerConnection>;
@@ -21,7 +29,8 @@ export interface LoadBalancerArgs {
     readonly bindAddress: string;
     /** The colour that gets 100 % of traffic. */
     readonly active: Color;
-    readonly backends: Record<Color, Backend & { readonly containerId: pulumi.Input<string> }>;
+    readonly backends: Record<Color, LbBackend>;
+    readonly gate: GateSettings;
 }
 
 /** Port nginx listens on inside its container (unprivileged, so it runs as www-data). */
@@ -30,17 +39,13 @@ export const LB_LISTEN_PORT = 8080;
 export class LoadBalancer extends pulumi.ComponentResource {
     readonly url: string;
     readonly containerId: pulumi.Output<string>;
-    readonly routes: pulumi.Output<string>;
+    readonly gates: Record<Color, HealthGate>;
 
     constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("noteshub:lb:LoadBalancer", name, {}, opts);
         const context = args.buildContext ?? "images/nginx";
         const ref = `noteshub-lb:${args.names.prefix}`;
-        const image = new DockerImage(`${name}-image`, {
-            docker: args.docker,
-            name: ref,
-            build: buildFrom(context),
-        }, { parent: this });
+        const image = new DockerImage(`${name}-image`, { docker: args.docker, name: ref, build: buildFrom(context) }, { parent: this });
         const container = new DockerContainer(`${name}-container`, {
             docker: args.docker,
             owner: args.names.owner,
@@ -57,17 +62,30 @@ export class LoadBalancer extends pulumi.ComponentResource {
             stopTimeoutSec: 10,
             readyTimeoutSec: 30,
         }, { parent: this });
+        const gate = (color: Color) => new HealthGate(`${name}-gate-${color}`, {
+            docker: args.docker,
+            probeContainerId: container.containerId,
+            color,
+            host: args.backends[color].host,
+            port: args.backends[color].port,
+            version: args.backends[color].version,
+            live: color === args.active,
+            guards: { containerId: args.backends[color].containerId, imageId: args.backends[color].imageId },
+            settings: args.gate,
+        }, { parent: this });
+        this.gates = { blue: gate("blue"), green: gate("green") };
         const content = renderRoutes({ stack: args.names.prefix, active: args.active, backends: args.backends, listenPort: LB_LISTEN_PORT });
-        const routes = new LbConfig(`${name}-routes`, {
+        new LbConfig(`${name}-routes`, {
             docker: args.docker,
             containerId: container.containerId,
             content,
-            backends: { blue: args.backends.blue.containerId, green: args.backends.green.containerId },
+            backends: Object.fromEntries(COLORS.map((c) => [c, args.backends[c].containerId])),
+            // Traffic moves only once the live colour has just passed its gate (INVARIANTS 1).
+            gates: { [args.active]: this.gates[args.active].passedAt },
         }, { parent: this });
         const host = args.bindAddress === "0.0.0.0" ? "127.0.0.1" : args.bindAddress;
         this.url = `http://${host}:${args.port}`;
         this.containerId = container.containerId;
-        this.routes = routes.content;
         this.registerOutputs({ url: this.url, containerId: this.containerId });
     }
 }

@@ -76,3 +76,28 @@ export function engineError(op: string, target: string, conn: DockerConnection, 
     }
     return new Error(`docker: ${op} ${target}: ${msg}${hint ? `\n  -> ${hint}` : ""}`);
 }
+
+export interface ExecResult {
+    readonly exitCode: number;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+/** Runs a command in a running container and collects its output (the engine multiplexes both streams). */
+export async function execIn(docker: Dockerode, containerId: string, cmd: string[], user?: string): Promise<ExecResult> {
+    const { PassThrough } = require("stream") as typeof import("stream");
+    const exec = await docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(user ? { User: user } : {}) });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const o = new PassThrough().on("data", (c: Buffer) => out.push(c));
+    const e = new PassThrough().on("data", (c: Buffer) => err.push(c));
+    docker.modem.demuxStream(stream, o, e);
+    await new Promise<void>((resolve, reject) => {
+        stream.on("end", resolve);
+        stream.on("close", resolve);
+        stream.on("error", reject);
+    });
+    const { ExitCode } = await exec.inspect();
+    return { exitCode: ExitCode ?? -1, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+}

@@ -21,12 +21,15 @@ export type DockerContainerArgs = { readonly [K in keyof ContainerSpec]: DeepInp
     readonly owner: pulumi.Input<string>;
     /** How long create waits for running/healthy before it gives up. Default 60 s. */
     readonly readyTimeoutSec?: pulumi.Input<number>;
+    /** "healthy": wait for the container's healthcheck (default); "running": only that it stays up (a gate checks more). */
+    readonly waitFor?: pulumi.Input<"healthy" | "running">;
 };
 
 interface Inputs extends ContainerSpec {
     docker: DockerConnection;
     owner: string;
     readyTimeoutSec?: number;
+    waitFor?: "healthy" | "running";
 }
 interface Outputs extends Inputs {
     containerId: string;
@@ -57,13 +60,13 @@ async function logTail(container: import("dockerode").Container, lines = 20): Pr
  * Waits until the container runs and, if it has a healthcheck, reports healthy; without one, until it has stayed
  * up for a moment (a process that dies at once looks "running" for a few milliseconds). A restart counts as a crash.
  */
-async function waitReady(container: import("dockerode").Container, name: string, timeoutSec: number): Promise<void> {
+async function waitReady(container: import("dockerode").Container, name: string, timeoutSec: number, waitFor: "healthy" | "running"): Promise<void> {
     const deadline = Date.now() + timeoutSec * 1000;
     const SETTLE_MS = 1500;
     let upSince: number | undefined;
     for (;;) {
         const info = await container.inspect();
-        const health = info.State.Health;
+        const health = waitFor === "healthy" ? info.State.Health : undefined;
         const crashed = info.RestartCount > 0 || info.State.Restarting || (!info.State.Running && info.State.Status !== "created");
         if (crashed) {
             throw new Error(`container ${name} exited with code ${info.State.ExitCode}${info.State.Error ? ` (${info.State.Error})` : ""}${await logTail(container)}`);
@@ -91,7 +94,7 @@ async function removeIfPresent(docker: import("dockerode"), idOrName: string): P
 
 export const provider = {
     async diff(_id: string, olds: Outputs, news: Inputs) {
-        return diffInputs(olds as never, news as never, { outputs: ["containerId"], inPlace: ["readyTimeoutSec"], deleteBeforeReplace: true });
+        return diffInputs(olds as never, news as never, { outputs: ["containerId"], inPlace: ["readyTimeoutSec", "waitFor"], deleteBeforeReplace: true });
     },
 
     async create(inputs: Inputs) {
@@ -126,7 +129,7 @@ export const provider = {
             throw engineError("start", target, inputs.docker, err);
         }
         try {
-            await waitReady(container, inputs.name, inputs.readyTimeoutSec ?? 60);
+            await waitReady(container, inputs.name, inputs.readyTimeoutSec ?? 60, inputs.waitFor ?? "healthy");
             await container.update({ RestartPolicy: restartPolicy });
         } catch (err) {
             await removeIfPresent(docker, container.id);
@@ -137,8 +140,8 @@ export const provider = {
     },
 
     async update(_id: string, _olds: Outputs, news: Inputs) {
-        // Only readyTimeoutSec changes in place; it matters at create time alone.
-        return { outs: { ..._olds, readyTimeoutSec: news.readyTimeoutSec } };
+        // Only the wait settings change in place; they matter at create time alone.
+        return { outs: { ..._olds, readyTimeoutSec: news.readyTimeoutSec, waitFor: news.waitFor } };
     },
 
     async delete(id: string, props: Outputs) {

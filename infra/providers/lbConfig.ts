@@ -2,7 +2,7 @@
 // (images/nginx/apply-config.sh: validate, swap, reload; a bad file never replaces the last good one).
 // A colour flip changes only this resource, never a container (issue #3: "a colour flip touches only routing").
 import * as pulumi from "@pulumi/pulumi";
-import { connect, engineError, type DockerConnection } from "../docker/engine";
+import { connect, engineError, execIn, type DockerConnection } from "../docker/engine";
 import { diffInputs } from "./diff";
 
 export interface LbConfigArgs {
@@ -13,6 +13,8 @@ export interface LbConfigArgs {
     readonly content: pulumi.Input<string>;
     /** Ids of the containers the routes point at; when one is replaced nginx re-resolves its address. */
     readonly backends: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** When each colour that receives traffic passed its health gate: the routes wait for it. */
+    readonly gates?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 interface Inputs {
@@ -20,6 +22,7 @@ interface Inputs {
     containerId: string;
     content: string;
     backends: Record<string, string>;
+    gates?: Record<string, string>;
 }
 
 const DIR = "/etc/nginx/noteshub";
@@ -35,18 +38,8 @@ async function apply(inputs: Inputs): Promise<void> {
         pack.entry({ name: "routes.conf.next", mode: 0o644, uid: 33, gid: 33 }, inputs.content);
         pack.finalize();
         await container.putArchive(pack as never, { path: DIR });
-        const exec = await container.exec({ Cmd: ["noteshub-apply-config"], AttachStdout: true, AttachStderr: true, User: "www-data" });
-        const stream = await exec.start({ hijack: true, stdin: false });
-        const chunks: Buffer[] = [];
-        const sink = new (require("stream") as typeof import("stream")).PassThrough();
-        sink.on("data", (c: Buffer) => chunks.push(c));
-        docker.modem.demuxStream(stream, sink, sink);
-        await new Promise<void>((resolve, reject) => {
-            stream.on("end", resolve);
-            stream.on("error", reject);
-        });
-        const { ExitCode } = await exec.inspect();
-        if (ExitCode !== 0) throw new Error(`noteshub-apply-config exited ${ExitCode}: ${Buffer.concat(chunks).toString("utf8").trim()}`);
+        const r = await execIn(docker, inputs.containerId, ["noteshub-apply-config"], "www-data");
+        if (r.exitCode !== 0) throw new Error(`noteshub-apply-config exited ${r.exitCode}: ${(r.stdout + r.stderr).trim()}`);
     } catch (err) {
         throw engineError("apply routes to", target, inputs.docker, err);
     }
@@ -54,7 +47,7 @@ async function apply(inputs: Inputs): Promise<void> {
 
 export const provider = {
     async diff(_id: string, olds: Inputs, news: Inputs) {
-        return diffInputs(olds as never, news as never, { outputs: [], inPlace: ["docker", "containerId", "content", "backends"] });
+        return diffInputs(olds as never, news as never, { outputs: [], inPlace: ["docker", "containerId", "content", "backends", "gates"] });
     },
     async create(inputs: Inputs) {
         await apply(inputs);

@@ -61,7 +61,25 @@ describe("the NotesHub program (mocks)", () => {
         const differing = blue.resources
             .filter((r) => JSON.stringify(r.inputs) !== JSON.stringify(byName(green.resources, r.name).inputs))
             .map((r) => r.name);
-        assert.deepEqual(differing, ["lb-routes"]);
+        // The gates re-verify the colour becoming live (and note the other going idle); no container changes.
+        assert.deepEqual(differing, ["lb-gate-blue", "lb-gate-green", "lb-routes"]);
+        assert.equal(byName(green.resources, "lb-gate-green").inputs.live, true);
+        assert.equal(byName(green.resources, "lb-gate-blue").inputs.live, false);
+    });
+
+    it("puts the live colour's health gate between it and the routes", async () => {
+        const { resources } = await runProgram({ healthGate: { intervalMs: 500, smoke: ["GET /api/notes", "GET /health"] } });
+        const gate = byName(resources, "lb-gate-green").inputs;
+        assert.equal(gate.host, "noteshub-staging-green");
+        assert.equal(gate.port, 8000);
+        assert.equal(gate.version, "v1.0.1");
+        assert.deepEqual(gate.guards, { containerId: "cid-noteshub-staging-green", imageId: "sha256:noteshub-api:v1.0.1" });
+        assert.equal(gate.probeContainerId, "cid-noteshub-staging-lb");
+        assert.deepEqual(gate.settings, {
+            intervalMs: 500, successThreshold: 3, failureThreshold: 3, timeoutSec: 60,
+            smoke: [{ method: "GET", path: "/api/notes", status: 200 }, { method: "GET", path: "/health", status: 200 }],
+        });
+        assert.deepEqual(byName(resources, "lb-routes").inputs.gates, { blue: "passed-blue" }, "routes wait for the live colour's gate");
     });
 
     it("a version change touches only that colour", async () => {
@@ -70,6 +88,6 @@ describe("the NotesHub program (mocks)", () => {
         const differing = before.resources
             .filter((r) => JSON.stringify(r.inputs) !== JSON.stringify(byName(after.resources, r.name).inputs))
             .map((r) => r.name);
-        assert.deepEqual(differing.sort(), ["green-container", "lb-routes"]);
+        assert.deepEqual(differing.sort(), ["green-container", "lb-gate-green", "lb-routes"]);
     });
 });

@@ -59,11 +59,11 @@ describe("staging end to end (real pulumi, Docker, nginx, FerretDB)", { timeout:
         assert.equal(up.status, 201, JSON.stringify(up.body));
     });
 
-    it("preview of a colour flip shows only the routes changing", () => {
+    it("preview of a colour flip shows only routing changing: the gates and the routes, no container", () => {
         stack.must("config", "set", "activeColor", "green");
         const preview = JSON.parse(stack.must("preview", "--json").stdout) as { steps: { op: string; urn: string }[] };
         const changed = preview.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").pop()}`);
-        assert.deepEqual(changed, ["update lb-routes"]);
+        assert.deepEqual(changed.sort(), ["update lb-gate-blue", "update lb-gate-green", "update lb-routes"]);
     });
 
     it("pulumi up flips traffic to green without recreating a container; the note and file are there", async () => {

@@ -30,6 +30,7 @@ export async function runProgram(overrides: Record<string, unknown> = {}, stack 
             const outs: Record<string, unknown> = { ...args.inputs };
             if (args.type.endsWith(":Container")) outs.containerId = `cid-${args.inputs.name}`;
             if (args.type.endsWith(":Image")) outs.imageId = `sha256:${args.inputs.name}`;
+            if (args.type.endsWith(":HealthGate")) outs.passedAt = `passed-${args.inputs.color}`;
             return { id: `id-${args.name}`, state: outs };
         },
         call(args) {

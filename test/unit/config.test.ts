@@ -97,6 +97,12 @@ describe("parseConfig", () => {
         ]);
     });
 
+    it("explains a map given as a string and how to set its keys", () => {
+        assert.deepEqual(problems({ app: { envByVersion: '{"v1.0.1":{"A":"1"}}' } }), [
+            `noteshub:app.envByVersion: Invalid input: expected record, received string; fix: pulumi config set --path 'app.envByVersion["v1.2.3"].NAME' 'value'`,
+        ]);
+    });
+
     it("says which stack and that nothing changed", () => {
         try {
             parseConfig(rawConfig({ activeColor: "red" }), "production");

@@ -26,9 +26,9 @@ export async function checkHealth(db: Db, version: string, notesDir: string, sim
         report.checks.storage = "error: directory not found";
     }
     if (simulateFailure) {
-        // Drill switch (NOTESHUB_FAIL_HEALTH): a release that starts but is not healthy.
+        // Drill switches (NOTESHUB_FAIL_HEALTH, NOTESHUB_FLAP_HEALTH): a release that starts but is not healthy.
         report.status = "unhealthy";
-        report.checks.simulated = "error: NOTESHUB_FAIL_HEALTH is set";
+        report.checks.simulated = "error: simulated failure (drill switch)";
     }
     return report;
 }

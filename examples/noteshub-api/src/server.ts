@@ -4,6 +4,8 @@
 //   NOTESHUB_FAIL_HEALTH=1     /health answers 503
 //   NOTESHUB_ERROR_RATE=0.2    that share of /api requests answer 500
 //   NOTESHUB_LATENCY_MS=300    added to every /api request
+//   NOTESHUB_FLAP_HEALTH=1     /health alternates healthy and unhealthy
+//   NOTESHUB_NO_LISTEN=1       the process runs but never listens
 import { mkdirSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
 import { join } from "node:path";
@@ -18,7 +20,10 @@ const port = Number(env.PORT ?? 8000);
 const notesDir = join(env.UPLOADS_DIR ?? "/app/uploads", "notes");
 const errorRate = Number(env.NOTESHUB_ERROR_RATE ?? 0);
 const latencyMs = Number(env.NOTESHUB_LATENCY_MS ?? 0);
-const failHealth = env.NOTESHUB_FAIL_HEALTH === "1" || env.NOTESHUB_FAIL_HEALTH === "true";
+const on = (v: string | undefined) => v === "1" || v === "true";
+const failHealth = on(env.NOTESHUB_FAIL_HEALTH);
+const flapHealth = on(env.NOTESHUB_FLAP_HEALTH);
+let healthAnswers = 0;
 
 if (!env.MONGODB_URI) {
     console.error("noteshub-api: MONGODB_URI is not set; set it to mongodb://user:password@host:27017/noteshub?authSource=admin");
@@ -44,7 +49,7 @@ const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     try {
         if (url.pathname === "/health") {
-            const report = await checkHealth(db, version, notesDir, failHealth);
+            const report = await checkHealth(db, version, notesDir, failHealth || (flapHealth && healthAnswers++ % 2 === 1));
             return send(res, report.status === "healthy" ? 200 : 503, report);
         }
         if (url.pathname === "/api/notes" || url.pathname.startsWith("/api/notes/")) {
@@ -66,7 +71,10 @@ const server = createServer(async (req, res) => {
 });
 server.keepAliveTimeout = 75_000; // longer than nginx's upstream keepalive, so nginx never reuses a closing socket
 
-server.listen(port, () => console.log(`noteshub-api ${version} (${color}) listening on :${port}`));
+if (on(env.NOTESHUB_NO_LISTEN)) {
+    console.log(`noteshub-api ${version} (${color}): NOTESHUB_NO_LISTEN is set, not listening`);
+    setInterval(() => undefined, 1 << 30); // stay alive, like a process stuck before it opens its port
+} else server.listen(port, () => console.log(`noteshub-api ${version} (${color}) listening on :${port}`));
 
 // Graceful stop: finish in-flight requests, close idle keep-alive sockets, then the database client.
 function shutdown(signal: string) {

@@ -1,0 +1,135 @@
+// The health gate (runbook "Health Checks" + "Smoke Tests", INVARIANTS 1): before traffic goes to a colour, poll its
+// /health until it answers healthy at its configured version N times in a row, then run the smoke checks. The
+// balancer's routes depend on the live colour's gate, so when it fails, `pulumi up` fails and traffic stays put.
+// Probes run with curl inside the balancer container, on the stack network: the same on a local or remote engine.
+import * as pulumi from "@pulumi/pulumi";
+import { connect, engineError, execIn, type DockerConnection } from "../docker/engine";
+import { judgeHealth, judgeSmoke, Streak, type Probe, type SmokeCheck } from "../health/verdict";
+import { changedInputs } from "./diff";
+
+export interface GateSettings {
+    /** Time between probes. */
+    readonly intervalMs: number;
+    /** Healthy answers in a row needed to pass. */
+    readonly successThreshold: number;
+    /** Bad answers in a row that fail the gate (runbook: 3). */
+    readonly failureThreshold: number;
+    /** Give up after this long. */
+    readonly timeoutSec: number;
+    /** Critical endpoints checked once healthy (runbook "Smoke Tests"). */
+    readonly smoke: SmokeCheck[];
+}
+
+export interface HealthGateArgs {
+    readonly docker: pulumi.Input<DockerConnection>;
+    /** Container the probes run in (the balancer: it is on the stack network and has curl). */
+    readonly probeContainerId: pulumi.Input<string>;
+    readonly color: string;
+    /** Where the colour listens on the stack network. */
+    readonly host: string;
+    readonly port: number;
+    /** The version the colour must report. */
+    readonly version: string;
+    /** Whether the colour receives traffic after this update; becoming live re-runs the gate. */
+    readonly live: boolean;
+    /** What the gate guards: a new container or image re-runs it. */
+    readonly guards: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    readonly settings: GateSettings;
+}
+
+interface Inputs {
+    docker: DockerConnection;
+    probeContainerId: string;
+    color: string;
+    host: string;
+    port: number;
+    version: string;
+    live: boolean;
+    guards: Record<string, string>;
+    settings: GateSettings;
+}
+interface Outputs extends Inputs {
+    /** When the colour last passed (ISO time); the routes depend on it. */
+    passedAt: string;
+    /** "checked" or "skipped: ..." (a colour going idle is not re-checked). */
+    result: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function probe(inputs: Inputs, method: string, path: string, timeoutMs: number): Promise<Probe> {
+    const docker = connect(inputs.docker);
+    const marker = "\n__noteshub_status__";
+    const url = `http://${inputs.host}:${inputs.port}${path}`;
+    const secs = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
+    const r = await execIn(docker, inputs.probeContainerId, ["curl", "-sS", "-X", method, "-m", secs, "-w", `${marker}%{http_code}`, url]);
+    const i = r.stdout.lastIndexOf(marker);
+    const status = i >= 0 ? Number(r.stdout.slice(i + marker.length)) : 0;
+    return { status, body: i >= 0 ? r.stdout.slice(0, i) : r.stdout, error: status === 0 ? r.stderr.trim() || `curl exited ${r.exitCode}` : undefined };
+}
+
+async function runGate(inputs: Inputs): Promise<void> {
+    const s = inputs.settings;
+    const what = `health gate: ${inputs.color} (${inputs.version}) at ${inputs.host}:${inputs.port}`;
+    const deadline = Date.now() + s.timeoutSec * 1000;
+    const streak = new Streak(s.successThreshold, s.failureThreshold);
+    let answers = 0;
+    for (;;) {
+        let p: Probe;
+        try {
+            p = await probe(inputs, "GET", "/health", s.intervalMs + 2000);
+        } catch (err) {
+            throw engineError("probe from", `balancer ${inputs.probeContainerId.slice(0, 12)}`, inputs.docker, err);
+        }
+        answers++;
+        const verdict = judgeHealth(p, inputs.version);
+        const state = streak.record(verdict);
+        if (state === "pass") break;
+        if (state === "fail" || Date.now() > deadline) {
+            const why = state === "fail" ? `${s.failureThreshold} failed checks in a row` : `not ${s.successThreshold} healthy answers in a row within ${s.timeoutSec}s`;
+            throw new Error(`${what}: GET /health failed (${why}, ${answers} probes). Last answer: ${verdict.reason}; body: ${p.body.slice(0, 300)}\n  -> traffic was not moved. Check the colour's logs (docker logs ${inputs.host}), fix or roll back its version, then run pulumi up again.`);
+        }
+        await sleep(s.intervalMs);
+    }
+    for (const check of s.smoke) {
+        const p = await probe(inputs, check.method, check.path, 10_000);
+        const v = judgeSmoke(p, check);
+        if (!v.ok) {
+            throw new Error(`${what}: smoke check ${check.method} ${check.path} failed: ${v.reason}\n  -> traffic was not moved. Check the colour's logs (docker logs ${inputs.host}), fix or roll back its version, then run pulumi up again.`);
+        }
+    }
+}
+
+/** Runs the gate unless the only change is the colour going idle (it needs no proof to stop receiving traffic). */
+async function apply(olds: Outputs | undefined, news: Inputs): Promise<Outputs> {
+    const changed = olds ? changedInputs(olds as never, news as never, ["passedAt", "result"]) : ["new"];
+    if (olds && !news.live && changed.every((k) => k === "live")) {
+        return { ...news, passedAt: olds.passedAt, result: "skipped: colour went idle" };
+    }
+    await runGate(news);
+    return { ...news, passedAt: new Date().toISOString(), result: "checked" };
+}
+
+export const provider = {
+    async diff(_id: string, olds: Outputs, news: Inputs) {
+        return { changes: changedInputs(olds as never, news as never, ["passedAt", "result"]).length > 0, replaces: [] };
+    },
+    async create(inputs: Inputs) {
+        return { id: `gate-${inputs.color}`, outs: await apply(undefined, inputs) };
+    },
+    async update(_id: string, olds: Outputs, news: Inputs) {
+        return { outs: await apply(olds, news) };
+    },
+    async delete() {
+        // A gate owns nothing.
+    },
+} satisfies pulumi.dynamic.ResourceProvider;
+
+export class HealthGate extends pulumi.dynamic.Resource {
+    declare readonly passedAt: pulumi.Output<string>;
+    declare readonly result: pulumi.Output<string>;
+
+    constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
+        super(provider, name, { ...args, passedAt: undefined, result: undefined }, opts, "noteshub", "HealthGate");
+    }
+}
