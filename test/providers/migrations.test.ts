@@ -1,0 +1,139 @@
+// The migration runner against a real MongoDB-wire server (FerretDB on PostgreSQL in its container): round trips of
+// every migration in migrations/, the lock, tamper detection, a failure midway, downs from the changelog.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { MongoClient, type Db } from "mongodb";
+import { buildFrom } from "../../infra/docker/context";
+import { loadMigrations, type Migration } from "../../infra/migrations/load";
+import { acquireLock, LOCK_COLLECTION, LockHeldError } from "../../infra/migrations/lock";
+import { migrate, readChangelog } from "../../infra/migrations/runner";
+import { fromRoot } from "../../infra/paths";
+import * as container from "../../infra/providers/dockerContainer";
+import * as image from "../../infra/providers/dockerImage";
+import { freePort, purgeDockerLeftovers } from "../helpers/stack";
+
+const STACK = "migtest";
+const local = { host: "unix:///var/run/docker.sock" };
+const PROGRAM = loadMigrations(fromRoot("migrations"));
+
+async function snapshot(db: Db) {
+    const out: Record<string, unknown> = {};
+    for (const c of (await db.listCollections().toArray()).map((x) => x.name).filter((n) => !n.startsWith("_")).sort()) {
+        const indexes = (await db.collection(c).indexes()).map((i) => `${i.name}:${JSON.stringify(i.key)}`).sort();
+        const docs = await db.collection(c).find({}).sort({ _id: 1 }).limit(50).toArray();
+        out[c] = { count: await db.collection(c).countDocuments(), indexes, docs };
+    }
+    return out;
+}
+
+async function seed(db: Db) {
+    await db.collection("users").insertMany(Array.from({ length: 40 }, (_, i) => ({ _id: `u${String(i).padStart(3, "0")}` as never, name: `user ${i}` })));
+    await db.collection("notes").insertMany(Array.from({ length: 60 }, (_, i) => ({
+        _id: `n${String(i).padStart(3, "0")}` as never, title: `note ${i}`, department: ["cs", "physics", "math"][i % 3], year: 2020 + (i % 5), uploaded_at: new Date(Date.UTC(2024, 0, 1 + i)),
+    })));
+}
+
+describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () => {
+    let client: MongoClient;
+    let n = 0;
+    const freshDb = () => client.db(`migtest_${process.pid}_${n++}`);
+
+    before(async () => {
+        purgeDockerLeftovers(STACK);
+        const img = await image.provider.create({ docker: local, name: "noteshub-ferretdb:v1.24.2", build: buildFrom(fromRoot("images/ferretdb")) });
+        const port = await freePort();
+        await container.provider.create({
+            docker: local, owner: `noteshub-${STACK}`, name: `noteshub-${STACK}-db`, image: "noteshub-ferretdb:v1.24.2", imageId: img.outs.imageId,
+            env: { MONGO_INITDB_ROOT_USERNAME: "noteshub", MONGO_INITDB_ROOT_PASSWORD: "migtest-password" }, network: "bridge", aliases: [],
+            ports: [{ container: 27017, host: port, hostIp: "127.0.0.1" }], mounts: [], labels: { "io.noteshub.stack": STACK },
+            securityOpt: [], capDrop: [], capAdd: [], stopTimeoutSec: 5, readyTimeoutSec: 120,
+            healthcheck: { test: ["CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/27017"], intervalMs: 500, timeoutMs: 2000, retries: 100, startPeriodMs: 0 },
+        });
+        client = await new MongoClient(`mongodb://noteshub:migtest-password@127.0.0.1:${port}/?authSource=admin`).connect();
+    });
+    after(async () => {
+        await client?.close();
+        purgeDockerLeftovers(STACK);
+    });
+
+    it("every migration round-trips up -> down -> up: collections, indexes and documents compared", async () => {
+        const db = freshDb();
+        await seed(db);
+        for (const m of PROGRAM) {
+            const before = await snapshot(db);
+            const up1 = await migrate(db, { migrations: PROGRAM, target: m.seq, runBy: "test" });
+            assert.deepEqual(up1.steps, [{ direction: "up", id: m.id }]);
+            const afterUp = await snapshot(db);
+            assert.notDeepEqual(afterUp, before, `${m.id} up changed something`);
+            const down = await migrate(db, { migrations: PROGRAM, target: m.seq - 1, runBy: "test" });
+            assert.deepEqual(down.steps, [{ direction: "down", id: m.id }]);
+            assert.deepEqual(await snapshot(db), before, `${m.id} down restored the data`);
+            await migrate(db, { migrations: PROGRAM, target: m.seq, runBy: "test" });
+            assert.deepEqual(await snapshot(db), afterUp, `${m.id} up again gives the same result`);
+        }
+        const log = await readChangelog(db);
+        assert.deepEqual(log.map((e) => e._id), PROGRAM.map((m) => m.id));
+        assert.equal(log[1].checksumUp, PROGRAM[1].up.checksum);
+        assert.equal(log[1].appliedBy, "test");
+        assert.ok(log[1].durationMs >= 0 && log[1].appliedAt instanceof Date);
+        assert.deepEqual(JSON.parse(log[1].downScript!), PROGRAM[1].down);
+    });
+
+    it("runs downs from the changelog when the program no longer has the migration", async () => {
+        const db = freshDb();
+        await seed(db);
+        await migrate(db, { migrations: PROGRAM, target: 2, runBy: "newer program" });
+        assert.ok((await db.collection("notes").indexes()).some((i) => i.name === "idx_notes_year"));
+        const olderProgram = PROGRAM.filter((m) => m.seq === 1);
+        const r = await migrate(db, { migrations: olderProgram, target: 1, runBy: "older program" });
+        assert.deepEqual(r.steps, [{ direction: "down", id: "002_add_indexes" }]);
+        assert.ok(!(await db.collection("notes").indexes()).some((i) => i.name === "idx_notes_year"));
+        assert.equal(await db.collection("notes").countDocuments(), 60, "documents intact");
+    });
+
+    it("refuses a migration changed after it was applied, and runs nothing", async () => {
+        const db = freshDb();
+        await migrate(db, { migrations: PROGRAM, target: 1, runBy: "test" });
+        const tampered: Migration[] = PROGRAM.map((m) => (m.seq === 1 ? { ...m, up: { ...m.up, checksum: "f".repeat(64) } } : m));
+        await assert.rejects(migrate(db, { migrations: tampered, target: 2, runBy: "test" }),
+            /^MigrationError: migration 001_add_email_verification: migrations\/001_add_email_verification\.up\.json changed after it was applied on .* by test \(checksum [0-9a-f]{12} then, ffffffffffff now\)\. An applied migration is never rerun/);
+        assert.deepEqual((await readChangelog(db)).map((e) => e._id), ["001_add_email_verification"]);
+    });
+
+    it("a failing command: names migration, command and server's words; not recorded; lock released; rerun continues", async () => {
+        const db = freshDb();
+        await seed(db);
+        const bad: Migration = {
+            id: "003_bad", seq: 3,
+            up: { file: "003_bad.up.json", description: "", checksum: "c".repeat(64), commands: [{ createIndexes: "notes", indexes: [{ key: { title: 1 }, name: "idx_title" }] }, { noSuchCommand: 1 }] },
+            down: { file: "003_bad.down.json", description: "", checksum: "d".repeat(64), commands: [{ dropIndexes: "notes", index: "idx_title" }] },
+        };
+        await assert.rejects(migrate(db, { migrations: [...PROGRAM, bad], target: 3, runBy: "test" }), (err: Error) => {
+            assert.match(err.message, /^migration 003_bad \(up\) failed at command 2 of 2: \{"noSuchCommand":1\}\n {2}server said: .*no such command.*\n {2}-> it was not recorded as applied and the lock was released; fix migrations\/003_bad\.up\.json and run again/is);
+            return true;
+        });
+        assert.deepEqual((await readChangelog(db)).map((e) => e._id), ["001_add_email_verification", "002_add_indexes"], "001 and 002 stay applied, 003 is not");
+        assert.equal(await db.collection(LOCK_COLLECTION).countDocuments(), 0, "lock released");
+        const fixed: Migration = { ...bad, up: { ...bad.up, commands: [bad.up.commands[0]] } };
+        const r = await migrate(db, { migrations: [...PROGRAM, fixed], target: 3, runBy: "test" });
+        assert.deepEqual(r.steps, [{ direction: "up", id: "003_bad" }], "continues from the failed one; nothing applied twice");
+    });
+
+    it("the lock: a second runner is refused naming the holder; an expired lock is taken over", async () => {
+        const db = freshDb();
+        const a = await acquireLock(db, "runner A", 30_000);
+        await assert.rejects(acquireLock(db, "runner B"), (err: Error) => {
+            assert.ok(err instanceof LockHeldError);
+            assert.match(err.message, /^migrations are locked by runner A \(host .+, pid \d+\) since .+; the lock expires at .+\. Wait for that run to finish; if it crashed, rerun after the expiry\.$/);
+            return true;
+        });
+        await assert.rejects(migrate(db, { migrations: PROGRAM, target: 1, runBy: "runner B" }), LockHeldError);
+        assert.deepEqual(await readChangelog(db), [], "the refused runner changed nothing");
+        await a.release();
+        // A crashed run: its lock document stays, expired.
+        await db.collection(LOCK_COLLECTION).insertOne({ _id: "migrations" as never, owner: "crashed run", host: "h", pid: 1, acquiredAt: new Date(Date.now() - 120_000), expiresAt: new Date(Date.now() - 60_000) });
+        const r = await migrate(db, { migrations: PROGRAM, target: 1, runBy: "runner C" });
+        assert.deepEqual(r.steps, [{ direction: "up", id: "001_add_email_verification" }]);
+        assert.equal(await db.collection(LOCK_COLLECTION).countDocuments(), 0);
+    });
+});
