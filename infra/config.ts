@@ -35,13 +35,13 @@ const schema = z.strictObject({
         env: envMap.default({}),
         /** Extra environment for one version only (drills: NOTESHUB_FAIL_HEALTH, NOTESHUB_ERROR_RATE, ...). */
         envByVersion: z.record(version, envMap).default({}),
-    }).default({ repository: "noteshub-api", port: 8000, env: {}, envByVersion: {} }),
+    }).prefault({}), // an absent section gets every field default above
     loadBalancer: z.strictObject({
         /** Host port the balancer publishes. */
         port: port.default(8080),
         /** Host address it binds; 0.0.0.0 to serve beyond this machine. */
         bindAddress: z.string().min(1).default("127.0.0.1"),
-    }).default({ port: 8080, bindAddress: "127.0.0.1" }),
+    }).prefault({}),
     healthGate: z.strictObject({
         /** Time between /health probes. */
         intervalMs: z.number().int().min(100, "must be at least 100 ms").max(60_000).default(1000),
@@ -56,7 +56,7 @@ const schema = z.strictObject({
             z.string().regex(/^(GET|HEAD|POST|PUT|DELETE) \/\S*$/, 'must look like "GET /api/notes"').transform((t) => ({ method: t.split(" ")[0], path: t.split(" ")[1], status: 200 })),
             z.strictObject({ method: z.enum(["GET", "HEAD", "POST", "PUT", "DELETE"]), path: z.string().startsWith("/"), status: z.number().int().min(100).max(599) }),
         ])).default([{ method: "GET", path: "/api/notes", status: 200 }]),
-    }).default({ intervalMs: 1000, successThreshold: 3, failureThreshold: 3, timeoutSec: 60, smoke: [{ method: "GET", path: "/api/notes", status: 200 }] }),
+    }).prefault({}),
     database: z.strictObject({
         /** Image: the official `mongo:<tag>` in production; a locally built FerretDB image in staging. */
         image: z.string().min(1).default("mongo:7.0"),
@@ -73,7 +73,7 @@ const schema = z.strictObject({
         host: z.string().regex(/^(unix|tcp|ssh|npipe):\/\//, "must start with unix://, tcp://, ssh:// or npipe://").default("unix:///var/run/docker.sock"),
         /** Directory with ca.pem, cert.pem and key.pem for tcp:// with TLS (like DOCKER_CERT_PATH). */
         tlsCertDir: z.string().min(1).optional(),
-    }).default({ host: "unix:///var/run/docker.sock" }),
+    }).prefault({}),
 });
 
 export type NotesHubConfig = z.infer<typeof schema> & { stack: string; project: string };

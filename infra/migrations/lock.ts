@@ -44,7 +44,8 @@ export async function acquireLock(db: Db, owner: string, ttlMs = 60_000): Promis
         if (!held) return acquireLock(db, owner, ttlMs); // released in between: try again
         if (held.expiresAt.getTime() > Date.now()) throw new LockHeldError(held);
         // Expired: take it over, but only if nobody else did first (compare-and-swap on owner and expiry).
-        const taken = await col.findOneAndUpdate({ _id: LOCK_ID, owner: held.owner, expiresAt: held.expiresAt }, { $set: { ...mine } }, { returnDocument: "after" });
+        const { _id, ...fields } = mine;
+        const taken = await col.findOneAndUpdate({ _id, owner: held.owner, expiresAt: held.expiresAt }, { $set: fields }, { returnDocument: "after" });
         if (!taken || taken.owner !== owner) {
             const now2 = await col.findOne({ _id: LOCK_ID });
             throw new LockHeldError(now2 ?? held);

@@ -34,5 +34,3 @@ export function planSteps(applied: string[], available: string[], target: number
     }
     return done.filter((id) => seqOf(id) > target).reverse().map((id) => ({ direction: "down" as const, id }));
 }
-
-export const describeSteps = (steps: Step[]): string[] => steps.map((s) => `${s.direction} ${s.id}`);

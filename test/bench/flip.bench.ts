@@ -1,5 +1,6 @@
 // Figures for the foundation: wall time of `pulumi up` for a colour flip on a warm stack (with and without the
 // preview pass), of a no-change `up`, and of a version change (one colour replaced). Prints; asserts nothing.
+import { stagingValues } from "../helpers/config";
 import { freePort, http, purgeDockerLeftovers, TestStack } from "../helpers/stack";
 
 const STACK = "bench-flip";
@@ -8,12 +9,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main() {
     purgeDockerLeftovers(STACK);
     const port = await freePort();
-    const stack = new TestStack(STACK, {
-        activeColor: "blue", blueVersion: "v1.0.0", greenVersion: "v1.0.1",
-        retainedVersions: { current: "v1.0.1", previous: "v1.0.0", archived: "v0.9.0" },
-        app: { build: "examples/noteshub-api" }, loadBalancer: { port },
-        database: { image: "noteshub-ferretdb:v1.24.2", build: "images/ferretdb" },
-    });
+    const stack = new TestStack(STACK, stagingValues({ loadBalancer: { port } }));
     try {
         stack.init({ "database.password": "bench-password-0123" });
         const first = stack.up();

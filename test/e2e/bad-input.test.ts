@@ -2,22 +2,12 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { after, describe, it } from "node:test";
+import { stagingValues } from "../helpers/config";
 import { docker, freePort, purgeDockerLeftovers, TestStack } from "../helpers/stack";
 
 const STACK = "e2e-bad";
 
-async function validConfig(): Promise<Record<string, unknown>> {
-    return {
-        environment: "staging",
-        activeColor: "blue",
-        blueVersion: "v1.0.0",
-        greenVersion: "v1.0.1",
-        retainedVersions: { current: "v1.0.1", previous: "v1.0.0", archived: "v0.9.0" },
-        app: { repository: "noteshub-api", build: "examples/noteshub-api" },
-        loadBalancer: { port: await freePort() },
-        database: { image: "noteshub-ferretdb:v1.24.2", build: "images/ferretdb" },
-    };
-}
+const validConfig = async () => stagingValues({ loadBalancer: { port: await freePort() } });
 
 const containersOf = (stack: string) => docker("ps", "-a", "--format", "{{.Names}}", "--filter", `label=io.noteshub.stack=${stack}`).split("\n").filter(Boolean);
 

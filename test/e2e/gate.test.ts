@@ -3,6 +3,7 @@
 // and leaves traffic where it was.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { stagingValues } from "../helpers/config";
 import { freePort, http, purgeDockerLeftovers, TestStack } from "../helpers/stack";
 
 const STACK = "e2e-gate";
@@ -26,13 +27,7 @@ describe("health gate (real pulumi, Docker, nginx, FerretDB)", { timeout: 15 * 6
         purgeDockerLeftovers(STACK);
         const port = await freePort();
         url = `http://127.0.0.1:${port}`;
-        stack = new TestStack(STACK, {
-            activeColor: "blue", blueVersion: "v1.0.0", greenVersion: "v1.0.1",
-            retainedVersions: { current: "v1.0.1", previous: "v1.0.0", archived: "v0.9.0" },
-            app: { build: "examples/noteshub-api" }, loadBalancer: { port },
-            database: { image: "noteshub-ferretdb:v1.24.2", build: "images/ferretdb" },
-            healthGate: { intervalMs: 300, timeoutSec: 6 },
-        });
+        stack = new TestStack(STACK, stagingValues({ loadBalancer: { port }, healthGate: { intervalMs: 300, timeoutSec: 6 } }));
         stack.init({ "database.password": "e2e-password-0123" });
         const r = stack.up();
         assert.equal(r.code, 0, r.stdout + r.stderr);

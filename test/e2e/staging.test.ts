@@ -3,6 +3,7 @@
 // and bring it back (the note and the file are still there).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { stagingValues } from "../helpers/config";
 import { docker, dockerOk, freePort, http, purgeDockerLeftovers, TestStack } from "../helpers/stack";
 
 const STACK = "e2e";
@@ -16,16 +17,10 @@ describe("staging end to end (real pulumi, Docker, nginx, FerretDB)", { timeout:
     before(async () => {
         purgeDockerLeftovers(STACK);
         lbPort = await freePort();
-        stack = new TestStack(STACK, {
-            environment: "staging",
-            activeColor: "blue",
-            blueVersion: "v1.0.0",
-            greenVersion: "v1.0.1",
-            retainedVersions: { current: "v1.0.1", previous: "v1.0.0", archived: "v0.9.0" },
-            app: { repository: "noteshub-api", build: "examples/noteshub-api" },
+        stack = new TestStack(STACK, stagingValues({
             loadBalancer: { port: lbPort },
             database: { image: "noteshub-ferretdb:v1.24.2", build: "images/ferretdb", hostPort: await freePort() },
-        });
+        }));
         stack.init({ "database.password": "e2e-password-0123" });
         url = `http://127.0.0.1:${lbPort}`;
     });
