@@ -24,6 +24,8 @@ const schema = z.strictObject({
     blueVersion: version,
     greenVersion: version,
     retainedVersions: z.strictObject({ current: version, previous: version, archived: version }, { error: "required: { current, previous, archived }" }),
+    /** The migration each retained version needs (its number, 0 for none): "versions know their schema". */
+    schema: z.record(version, z.number({ error: "must be a migration number like 2 (0 for none)" }).int().min(0).max(999)).default({}),
     app: z.strictObject({
         /** Image repository; each version is `<repository>:<version>`. */
         repository: z.string().min(1).default("noteshub-api"),
@@ -146,6 +148,13 @@ function crossCheck(values: Record<string, unknown>, problems: string[]): void {
                 problems.push(`${NAMESPACE}:${color}Version: ${v} is not one of the retained versions (${retained.join(", ")}); fix: pulumi config set ${color}Version ${rv.current}, or add ${v} to retainedVersions`);
             }
         }
+        const schema = obj(values.schema);
+        for (const v of retained) {
+            if (schema[v] === undefined) problems.push(`${NAMESPACE}:schema.${v}: required: the migration retained version ${v} needs (0 for none); fix: pulumi config set --path 'schema["${v}"]' 2`);
+        }
+        for (const v of Object.keys(schema)) {
+            if (isVersion(v) && !retained.includes(v)) problems.push(`${NAMESPACE}:schema.${v}: ${v} is not a retained version; fix: pulumi config rm --path 'schema["${v}"]'`);
+        }
         for (const v of Object.keys(obj(obj(values.app).envByVersion))) {
             if (isVersion(v) && !retained.includes(v)) problems.push(`${NAMESPACE}:app.envByVersion.${v}: ${v} is not a retained version; fix: pulumi config rm --path 'app.envByVersion.${v}'`);
         }
@@ -190,6 +199,9 @@ export function parseConfig(raw: Record<string, string>, stack: string, project 
     if (problems.length > 0 || !result.success) throw new ConfigError(problems, stack);
     return { ...result.data, stack, project };
 }
+
+/** The schema the running colours need: the newest any of them needs (expand before contract, INVARIANTS 5). */
+export const targetSchema = (cfg: NotesHubConfig): number => Math.max(cfg.schema[cfg.blueVersion] ?? 0, cfg.schema[cfg.greenVersion] ?? 0);
 
 /** The retained versions, newest first. */
 export const retainedList = (cfg: NotesHubConfig): string[] => [cfg.retainedVersions.current, cfg.retainedVersions.previous, cfg.retainedVersions.archived];

@@ -1,13 +1,18 @@
 // NotesHub blue-green on one Docker engine: network, data volumes, database, three retained app images,
 // blue and green containers, and the NGINX balancer routing to `activeColor`. A rollback is a config change
 // (`activeColor`, `<color>Version`) and `pulumi up`; `pulumi stack history` is the audit trail.
-import { COLORS, loadConfig, previousVersionOf, retainedList, type Color } from "./config";
+import * as pulumi from "@pulumi/pulumi";
+import { COLORS, loadConfig, previousVersionOf, retainedList, targetSchema, type Color } from "./config";
 import { AppColor } from "./components/appColor";
 import { AppImages } from "./components/appImages";
 import { Database } from "./components/database";
 import { LoadBalancer } from "./components/loadBalancer";
 import { namesFor } from "./names";
+import { loadMigrations, MigrationFileError } from "./migrations/load";
+import { fromRoot } from "./paths";
+import { DB_PORT } from "./components/database";
 import { DockerNetwork } from "./providers/dockerNetwork";
+import { Migrations } from "./providers/migrations";
 import { DockerVolume } from "./providers/dockerVolume";
 import { Preflight } from "./providers/preflight";
 
@@ -26,6 +31,28 @@ const docker = preflight.docker;
 const network = new DockerNetwork("network", { docker, name: names.of("net"), labels: names.labels });
 const uploads = new DockerVolume("uploads", { docker, name: names.of("uploads"), labels: { ...names.labels, "io.noteshub.data": "uploads" } });
 const database = new Database("database", { docker, names, network: network.name, settings: cfg.database });
+const migrationFiles = (() => {
+    try {
+        return loadMigrations(fromRoot("migrations"));
+    } catch (err) {
+        if (err instanceof MigrationFileError) throw new pulumi.RunError(`${err.message}. Nothing was changed.`);
+        throw err;
+    }
+})();
+const target = targetSchema(cfg);
+const newest = migrationFiles.at(-1)?.seq ?? 0;
+if (target > newest) {
+    throw new pulumi.RunError(`noteshub:schema: the running versions need migration ${String(target).padStart(3, "0")}, but migrations/ goes up to ${String(newest).padStart(3, "0")}; add it or fix noteshub:schema. Nothing was changed.`);
+}
+// Runs before the colours start, so a version never starts on a schema older than it needs.
+const migrations = new Migrations("migrations", {
+    docker,
+    dbContainerId: database.containerId,
+    login: pulumi.secret({ username: cfg.database.username, password: cfg.database.password, database: cfg.database.name, port: DB_PORT }),
+    migrations: migrationFiles,
+    target,
+    stack: names.prefix,
+});
 const images = new AppImages("app-images", {
     docker,
     repository: cfg.app.repository,
@@ -44,7 +71,7 @@ const colors = Object.fromEntries(COLORS.map((color) => {
         mongoUri: database.uri,
         port: cfg.app.port,
         env: { ...cfg.app.env, ...cfg.app.envByVersion[version] },
-    })];
+    }, { dependsOn: [migrations] })];
 })) as Record<Color, AppColor>;
 
 const backend = (c: AppColor) => ({ host: c.host, port: c.port, version: c.version, containerId: c.containerId, imageId: images.byVersion[c.version].imageId });
@@ -65,4 +92,6 @@ export const versions = { blue: cfg.blueVersion, green: cfg.greenVersion };
 export const retainedVersions = cfg.retainedVersions;
 /** From the Docker host, when database.hostPort publishes it (staging); secret. */
 export const databaseUri = database.hostUri ?? "not published (database.hostPort unset): reachable only on the stack network";
+export const schema = migrations.schema;
+export const migrationsRan = migrations.ran;
 export const dataVolumes = { database: database.dataVolume, uploads: uploads.name };

@@ -70,7 +70,7 @@ export class AppColor extends pulumi.ComponentResource {
             readyTimeoutSec: args.readyTimeoutSec ?? 60,
             // Health is the gate's to judge (providers/healthGate.ts), with a clearer error than Docker's status.
             waitFor: "running",
-        }, { parent: this });
+        }, { parent: this, dependsOn: opts?.dependsOn }); // e.g. the migrations its version needs
         this.containerId = container.containerId;
         this.registerOutputs({ host: this.host, version: this.version, containerId: this.containerId });
     }

@@ -28,6 +28,8 @@ export interface RunOptions {
     readonly target: number;
     /** Lock owner and changelog author, e.g. "noteshub-staging run 2026-11-30T10:00Z". */
     readonly runBy: string;
+    /** Downs kept elsewhere (the resource's state), used when neither the changelog nor the program has one. */
+    readonly downs?: Record<string, Script>;
     readonly lockTtlMs?: number;
 }
 
@@ -85,7 +87,7 @@ export async function migrate(db: Db, opts: RunOptions): Promise<RunResult> {
                 });
             } else {
                 const entry = applied.find((a) => a._id === step.id)!;
-                const down: Script | undefined = entry.downScript ? JSON.parse(entry.downScript) : opts.migrations.find((x) => x.id === step.id)?.down;
+                const down: Script | undefined = entry.downScript ? JSON.parse(entry.downScript) : opts.migrations.find((x) => x.id === step.id)?.down ?? opts.downs?.[step.id];
                 if (!down) throw new MigrationError(`migration ${step.id} has no down-migration, in the changelog or in migrations/: it cannot be rolled back automatically.`);
                 await runScript(db, step.id, "down", down);
                 await changelog.deleteOne({ _id: step.id });

@@ -88,6 +88,8 @@ describe("the NotesHub program (mocks)", () => {
         const differing = before.resources
             .filter((r) => JSON.stringify(r.inputs) !== JSON.stringify(byName(after.resources, r.name).inputs))
             .map((r) => r.name);
-        assert.deepEqual(differing.sort(), ["green-container", "lb-gate-green", "lb-routes"]);
+        // v0.9.0 needs no migration, blue's v1.0.0 needs 001: the target drops from 2 to 1.
+        assert.deepEqual(differing.sort(), ["green-container", "lb-gate-green", "lb-routes", "migrations"]);
+        assert.equal(byName(after.resources, "migrations").inputs.target, 1);
     });
 });

@@ -9,6 +9,7 @@ export function stagingValues(overrides: Record<string, unknown> = {}): Record<s
         blueVersion: "v1.0.0",
         greenVersion: "v1.0.1",
         retainedVersions: { current: "v1.0.1", previous: "v1.0.0", archived: "v0.9.0" },
+        schema: { "v1.0.1": 2, "v1.0.0": 1, "v0.9.0": 0 },
         app: { repository: "noteshub-api", build: "examples/noteshub-api" },
         database: { image: "noteshub-ferretdb:v1.24.2", build: "images/ferretdb" },
         ...overrides,

@@ -55,6 +55,8 @@ export class TestStack {
         this.env = {
             ...process.env,
             PULUMI_BACKEND_URL: `file://${this.stateDir}`,
+            // Its own workspace, so a test never changes which stack the user has selected.
+            PULUMI_HOME: join(this.stateDir, "home"),
             PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
             PULUMI_SKIP_UPDATE_CHECK: "true",
             PULUMI_NODEJS_TRANSPILE_ONLY: "true",
@@ -67,9 +69,14 @@ export class TestStack {
         writeFileSync(this.configFile, lines.join("\n") + "\n");
     }
 
+    /** Runs pulumi on this stack; `cwd` lets a test run another copy of the program (an older one). */
     pulumi(...args: string[]): RunResult {
+        return this.pulumiIn(ROOT, ...args);
+    }
+
+    pulumiIn(cwd: string, ...args: string[]): RunResult {
         const start = Date.now();
-        const r = spawnSync("pulumi", [...args, "--stack", this.name, "--non-interactive"], { cwd: ROOT, env: this.env, encoding: "utf8", maxBuffer: 64 << 20 });
+        const r = spawnSync("pulumi", [...args, "--stack", this.name, "--non-interactive"], { cwd, env: this.env, encoding: "utf8", maxBuffer: 64 << 20 });
         return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - start };
     }
 

@@ -91,6 +91,19 @@ describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () 
         assert.equal(await db.collection("notes").countDocuments(), 60, "documents intact");
     });
 
+    it("falls back to the down kept in state when the changelog has none; without any, says so and runs nothing", async () => {
+        const db = freshDb();
+        await migrate(db, { migrations: PROGRAM, target: 2, runBy: "test" });
+        await db.collection("_migrations").updateOne({ _id: "002_add_indexes" as never }, { $set: { downScript: null } });
+        const older = PROGRAM.filter((m) => m.seq === 1);
+        await assert.rejects(migrate(db, { migrations: older, target: 1, runBy: "test" }),
+            /^MigrationError: migration 002_add_indexes has no down-migration, in the changelog or in migrations\/: it cannot be rolled back automatically\.$/);
+        assert.deepEqual((await readChangelog(db)).map((e) => e._id), ["001_add_email_verification", "002_add_indexes"]);
+        const r = await migrate(db, { migrations: older, target: 1, runBy: "test", downs: { "002_add_indexes": PROGRAM[1].down! } });
+        assert.deepEqual(r.steps, [{ direction: "down", id: "002_add_indexes" }]);
+        assert.ok(!(await db.collection("notes").indexes()).some((i) => i.name === "idx_notes_year"));
+    });
+
     it("refuses a migration changed after it was applied, and runs nothing", async () => {
         const db = freshDb();
         await migrate(db, { migrations: PROGRAM, target: 1, runBy: "test" });

@@ -49,7 +49,7 @@ describe("parseConfig", () => {
     });
 
     it("rejects retained versions that are not unique", () => {
-        const p = problems({ retainedVersions: { current: "v1.0.1", previous: "v1.0.0", archived: "v1.0.0" } });
+        const p = problems({ retainedVersions: { current: "v1.0.1", previous: "v1.0.0", archived: "v1.0.0" }, schema: { "v1.0.1": 2, "v1.0.0": 1 } });
         assert.deepEqual(p, [
             "noteshub:retainedVersions: current, previous and archived must be three different versions, got v1.0.1, v1.0.0, v1.0.0; fix: pulumi config set --path 'retainedVersions.archived' <an older version>",
         ]);
@@ -88,6 +88,14 @@ describe("parseConfig", () => {
             "noteshub:database.hostPort: production must not publish the database on the host; fix: pulumi config rm --path 'database.hostPort'",
             "noteshub:docker.tlsCertDir: a tcp:// Docker host in production needs TLS; fix: pulumi config set --path 'docker.tlsCertDir' ~/.docker/noteshub",
         ]);
+    });
+
+    it("requires the schema of every retained version, and only of those", () => {
+        assert.deepEqual(problems({ schema: { "v1.0.1": 2, "v1.0.0": 1, "v2.0.0": 3 } }), [
+            `noteshub:schema.v0.9.0: required: the migration retained version v0.9.0 needs (0 for none); fix: pulumi config set --path 'schema["v0.9.0"]' 2`,
+            `noteshub:schema.v2.0.0: v2.0.0 is not a retained version; fix: pulumi config rm --path 'schema["v2.0.0"]'`,
+        ]);
+        assert.match(problems({ schema: { "v1.0.1": "two", "v1.0.0": 1, "v0.9.0": 0 } })[0], /^noteshub:schema\.v1\.0\.1: must be a migration number like 2 \(0 for none\)/);
     });
 
     it("rejects a malformed docker host and envByVersion for a version not retained", () => {
