@@ -95,6 +95,7 @@ export async function migrate(db: Db, opts: RunOptions): Promise<RunResult> {
         }
         return { steps, applied: await readChangelog(db) };
     } finally {
-        await lock.release();
+        // If the database went away, the release fails too: keep the real error; the lock then expires.
+        await lock.release().catch(() => undefined);
     }
 }

@@ -1,6 +1,8 @@
 // The migration runner against a real MongoDB-wire server (FerretDB on PostgreSQL in its container): round trips of
 // every migration in migrations/, the lock, tamper detection, a failure midway, downs from the changelog.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { hostname } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { MongoClient, type Db } from "mongodb";
 import { buildFrom } from "../../infra/docker/context";
@@ -10,7 +12,7 @@ import { migrate, readChangelog } from "../../infra/migrations/runner";
 import { fromRoot } from "../../infra/paths";
 import * as container from "../../infra/providers/dockerContainer";
 import * as image from "../../infra/providers/dockerImage";
-import { freePort, purgeDockerLeftovers } from "../helpers/stack";
+import { docker, freePort, purgeDockerLeftovers } from "../helpers/stack";
 
 const STACK = "migtest";
 const local = { host: "unix:///var/run/docker.sock" };
@@ -35,6 +37,7 @@ async function seed(db: Db) {
 
 describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () => {
     let client: MongoClient;
+    let uri = "";
     let n = 0;
     const freshDb = () => client.db(`migtest_${process.pid}_${n++}`);
 
@@ -49,7 +52,8 @@ describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () 
             securityOpt: [], capDrop: [], capAdd: [], stopTimeoutSec: 5, readyTimeoutSec: 120,
             healthcheck: { test: ["CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/27017"], intervalMs: 500, timeoutMs: 2000, retries: 100, startPeriodMs: 0 },
         });
-        client = await new MongoClient(`mongodb://noteshub:migtest-password@127.0.0.1:${port}/?authSource=admin`).connect();
+        uri = `mongodb://noteshub:migtest-password@127.0.0.1:${port}/?authSource=admin`;
+        client = await new MongoClient(uri).connect();
     });
     after(async () => {
         await client?.close();
@@ -132,6 +136,50 @@ describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () 
         assert.deepEqual(r.steps, [{ direction: "up", id: "003_bad" }], "continues from the failed one; nothing applied twice");
     });
 
+    it("the database stopped mid-run: a clear error naming the migration; after a restart the rerun completes once", async () => {
+        const db = freshDb();
+        await db.collection("notes").insertMany(Array.from({ length: 6000 }, (_, i) => ({ title: `n${i}`, year: 2020 })));
+        const slow: Migration = {
+            id: "003_flag_notes", seq: 3,
+            up: { file: "003_flag_notes.up.json", description: "", checksum: "a".repeat(64), commands: [{ update: "notes", updates: [{ q: { migrated: { $exists: false } }, u: { $set: { migrated: true } }, multi: true }] }] },
+            down: { file: "003_flag_notes.down.json", description: "", checksum: "b".repeat(64), commands: [{ update: "notes", updates: [{ q: {}, u: { $unset: { migrated: "" } }, multi: true }] }] },
+        };
+        const all = [...PROGRAM, slow];
+        await migrate(db, { migrations: all, target: 2, runBy: "test" });
+        const running = migrate(db, { migrations: all, target: 3, runBy: "test", lockTtlMs: 2000 });
+        const watcher = await new MongoClient(uri).connect();
+        try {
+            const notes = watcher.db(db.databaseName).collection("notes");
+            for (let i = 0; i < 200 && (await notes.countDocuments({ migrated: true })) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+        } finally {
+            await watcher.close();
+        }
+        docker("stop", "-t", "5", `noteshub-${STACK}-db`);
+        await assert.rejects(running, (err: Error) => {
+            assert.match(err.message, /^migration 003_flag_notes \(up\) failed at command 1 of 1: .*\n {2}server said: /s);
+            return true;
+        });
+        docker("start", `noteshub-${STACK}-db`);
+        await client.close();
+        for (let i = 0; ; i++) {
+            try {
+                client = await new MongoClient(uri, { serverSelectionTimeoutMS: 2000 }).connect();
+                await client.db("admin").command({ ping: 1 });
+                break;
+            } catch (err) {
+                if (i > 60) throw err;
+                await new Promise((r) => setTimeout(r, 500));
+            }
+        }
+        await new Promise((r) => setTimeout(r, 2100)); // the interrupted run's lock (same process, 2 s) expires
+        const again = client.db(db.databaseName);
+        assert.deepEqual((await readChangelog(again)).map((e) => e._id), ["001_add_email_verification", "002_add_indexes"], "003 was not recorded");
+        const r = await migrate(again, { migrations: all, target: 3, runBy: "test" });
+        assert.deepEqual(r.steps, [{ direction: "up", id: "003_flag_notes" }]);
+        assert.equal(await again.collection("notes").countDocuments({ migrated: true }), 6000);
+        assert.deepEqual((await readChangelog(again)).map((e) => e._id), ["001_add_email_verification", "002_add_indexes", "003_flag_notes"]);
+    });
+
     it("the lock: a second runner is refused naming the holder; an expired lock is taken over", async () => {
         const db = freshDb();
         const a = await acquireLock(db, "runner A", 30_000);
@@ -148,5 +196,13 @@ describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () 
         const r = await migrate(db, { migrations: PROGRAM, target: 1, runBy: "runner C" });
         assert.deepEqual(r.steps, [{ direction: "up", id: "001_add_email_verification" }]);
         assert.equal(await db.collection(LOCK_COLLECTION).countDocuments(), 0);
+        // A killed run on this host (its pid is gone): taken over at once, though not yet expired.
+        const dead = spawnSync("true").pid!;
+        await db.collection(LOCK_COLLECTION).insertOne({ _id: "migrations" as never, owner: "killed run", host: hostname(), pid: dead, acquiredAt: new Date(), expiresAt: new Date(Date.now() + 600_000) });
+        const r2 = await migrate(db, { migrations: PROGRAM, target: 2, runBy: "runner D" });
+        assert.deepEqual(r2.steps, [{ direction: "up", id: "002_add_indexes" }]);
+        // A live holder elsewhere is still respected.
+        await db.collection(LOCK_COLLECTION).insertOne({ _id: "migrations" as never, owner: "other host", host: "elsewhere", pid: dead, acquiredAt: new Date(), expiresAt: new Date(Date.now() + 600_000) });
+        await assert.rejects(migrate(db, { migrations: PROGRAM, target: 0, runBy: "runner E" }), /migrations are locked by other host \(host elsewhere/);
     });
 });
