@@ -2,26 +2,19 @@
 // start, and reverting to an earlier update from `pulumi stack history` with the older program (which no longer has
 // migration 002) runs 002's down from state, keeps the documents, and leaves the app healthy.
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MongoClient, type Db } from "mongodb";
 import { stagingValues } from "../helpers/config";
-import { freePort, http, purgeDockerLeftovers, ROOT, TestStack } from "../helpers/stack";
+import { freePort, http, programCopy, purgeDockerLeftovers, TestStack } from "../helpers/stack";
 
 const STACK = "e2e-mig";
 
 /** A copy of this program as it was before migration 002 existed. */
-function olderProgram(): string {
-    const dir = mkdtempSync(join(tmpdir(), "noteshub-older-"));
-    for (const p of ["Pulumi.yaml", "package.json", "tsconfig.json", "infra", "migrations", "images", "examples", `Pulumi.${STACK}.yaml`]) {
-        cpSync(join(ROOT, p), join(dir, p), { recursive: true });
-    }
+const olderProgram = () => programCopy(STACK, (dir) => {
     for (const f of ["002_add_indexes.up.json", "002_add_indexes.down.json"]) rmSync(join(dir, "migrations", f));
-    symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-    return dir;
-}
+});
 
 /** Re-applies an update's config as recorded in `pulumi stack history` (secrets stay as they are). */
 function applyHistoricConfig(stack: TestStack, cwd: string, config: Record<string, { value?: string; objectValue?: unknown; secret: boolean }>) {

@@ -1,7 +1,7 @@
 // A throwaway stack of this project for end-to-end tests: its own state directory, passphrase, ports and Docker
 // names (noteshub-<stack>-*), driven through the real pulumi CLI exactly as a user would.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -109,6 +109,20 @@ export class TestStack {
         rmSync(this.configFile, { force: true });
         rmSync(this.stateDir, { recursive: true, force: true });
     }
+}
+
+/**
+ * A copy of this program in a temporary directory, with the stack's config file, for tests that run another version
+ * of it (an older one without a migration, or one with an extra migration). `change` edits the copy.
+ */
+export function programCopy(stack: string, change: (dir: string) => void): string {
+    const dir = mkdtempSync(join(tmpdir(), "noteshub-program-"));
+    for (const p of ["Pulumi.yaml", "package.json", "tsconfig.json", "infra", "migrations", "images", "examples", `Pulumi.${stack}.yaml`]) {
+        cpSync(join(ROOT, p), join(dir, p), { recursive: true });
+    }
+    symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+    change(dir);
+    return dir;
 }
 
 /** GET/POST through the balancer with a fresh connection each time. */
