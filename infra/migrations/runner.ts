@@ -3,6 +3,7 @@
 // changelog (_migrations) only after all its commands succeeded, with its down, so a down can run even when the
 // program no longer contains the migration. A failure names the migration, the command and the server's answer.
 import type { Db } from "mongodb";
+import { backupBefore } from "./backup";
 import { acquireLock } from "./lock";
 import type { Migration, Script } from "./load";
 import { planSteps, type Step } from "./plan";
@@ -56,7 +57,9 @@ function checkTamper(applied: ChangelogEntry[], migrations: Migration[]): void {
     }
 }
 
-async function runScript(db: Db, id: string, direction: "up" | "down", script: Script): Promise<void> {
+async function runScript(db: Db, id: string, direction: "up" | "down", script: Script, runBy: string): Promise<void> {
+    // A step that removes or rewrites data saves it first (backup.ts); nothing runs if the backup fails.
+    await backupBefore(db, id, direction, script, runBy);
     for (const [i, cmd] of script.commands.entries()) {
         try {
             await db.command(cmd);
@@ -80,7 +83,7 @@ export async function migrate(db: Db, opts: RunOptions): Promise<RunResult> {
             const started = Date.now();
             if (step.direction === "up") {
                 const m = opts.migrations.find((x) => x.id === step.id)!;
-                await runScript(db, m.id, "up", m.up);
+                await runScript(db, m.id, "up", m.up, opts.runBy);
                 await changelog.insertOne({
                     _id: m.id, seq: m.seq, checksumUp: m.up.checksum, checksumDown: m.down?.checksum ?? null, downScript: m.down ? JSON.stringify(m.down) : null,
                     appliedAt: new Date(), appliedBy: opts.runBy, durationMs: Date.now() - started,
@@ -89,7 +92,7 @@ export async function migrate(db: Db, opts: RunOptions): Promise<RunResult> {
                 const entry = applied.find((a) => a._id === step.id)!;
                 const down: Script | undefined = entry.downScript ? JSON.parse(entry.downScript) : opts.migrations.find((x) => x.id === step.id)?.down ?? opts.downs?.[step.id];
                 if (!down) throw new MigrationError(`migration ${step.id} has no down-migration, in the changelog or in migrations/: it cannot be rolled back automatically.`);
-                await runScript(db, step.id, "down", down);
+                await runScript(db, step.id, "down", down, opts.runBy);
                 await changelog.deleteOne({ _id: step.id });
             }
         }

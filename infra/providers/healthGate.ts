@@ -74,6 +74,7 @@ async function runGate(inputs: Inputs): Promise<void> {
     const deadline = Date.now() + s.timeoutSec * 1000;
     const streak = new Streak(s.successThreshold, s.failureThreshold);
     let answers = 0;
+    let firstBad: string | undefined; // when the current run of bad answers began
     for (;;) {
         let p: Probe;
         try {
@@ -83,11 +84,12 @@ async function runGate(inputs: Inputs): Promise<void> {
         }
         answers++;
         const verdict = judgeHealth(p, inputs.version);
+        firstBad = verdict.ok ? undefined : firstBad ?? new Date().toISOString();
         const state = streak.record(verdict);
         if (state === "pass") break;
         if (state === "fail" || Date.now() > deadline) {
             const why = state === "fail" ? `${s.failureThreshold} failed checks in a row` : `not ${s.successThreshold} healthy answers in a row within ${s.timeoutSec}s`;
-            throw new Error(`${what}: GET /health failed (${why}, ${answers} probes). Last answer: ${verdict.reason}; body: ${p.body.slice(0, 300)}\n  -> traffic was not moved. Check the colour's logs (docker logs ${inputs.host}), fix or roll back its version, then run pulumi up again.`);
+            throw new Error(`${what}: GET /health failed (${why}, ${answers} probes). Last answer: ${verdict.reason}; body: ${p.body.slice(0, 300)}\n  -> traffic was not moved. Check the colour's logs (docker logs ${inputs.host}), fix or roll back its version, then run pulumi up again.${firstBad ? ` [failing since ${firstBad}]` : ""}`);
         }
         await sleep(s.intervalMs);
     }

@@ -1,4 +1,4 @@
-// Figures for the foundation: wall time of `pulumi up` for a colour flip on a warm stack (with and without the
+// Figures for the foundation (issue #3): wall time of `pulumi up` for a colour flip on a warm stack (with and without the
 // preview pass), of a no-change `up`, and of a version change (one colour replaced). Prints; asserts nothing.
 import { stagingValues } from "../helpers/config";
 import { freePort, http, purgeDockerLeftovers, TestStack } from "../helpers/stack";

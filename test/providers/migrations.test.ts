@@ -6,6 +6,7 @@ import { hostname } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { MongoClient, type Db } from "mongodb";
 import { buildFrom } from "../../infra/docker/context";
+import { listBackups, restoreBackup } from "../../infra/migrations/backup";
 import { loadMigrations, type Migration } from "../../infra/migrations/load";
 import { acquireLock, LOCK_COLLECTION, LockHeldError } from "../../infra/migrations/lock";
 import { migrate, readChangelog } from "../../infra/migrations/runner";
@@ -106,6 +107,39 @@ describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () 
         const r = await migrate(db, { migrations: older, target: 1, runBy: "test", downs: { "002_add_indexes": PROGRAM[1].down! } });
         assert.deepEqual(r.steps, [{ direction: "down", id: "002_add_indexes" }]);
         assert.ok(!(await db.collection("notes").indexes()).some((i) => i.name === "idx_notes_year"));
+    });
+
+    it("saves what a destructive step removes, lists the backup, and restores it", async () => {
+        const db = freshDb();
+        await db.collection("users").insertMany([{ _id: "ada" as never, name: "Ada" }, { _id: "bob" as never, name: "Bob" }, { _id: "cy" as never, name: "Cy" }]);
+        await migrate(db, { migrations: PROGRAM, target: 1, runBy: "test" });
+        await db.collection("users").updateOne({ _id: "ada" as never }, { $set: { email_verified: true } });
+        assert.deepEqual(await listBackups(db), [], "additive steps make no backup");
+        await migrate(db, { migrations: PROGRAM, target: 0, runBy: "rollback" }); // 001's down removes email_verified
+        const [b] = await listBackups(db);
+        assert.equal(b.migration, "001_add_email_verification");
+        assert.equal(b.direction, "down");
+        assert.equal(b.runBy, "rollback");
+        assert.deepEqual(b.parts, [{ collection: "users", kind: "fields", fields: ["email_verified"], count: 3 }]);
+        assert.equal(await db.collection("users").countDocuments({ email_verified: { $exists: true } }), 0);
+        assert.deepEqual(await restoreBackup(db, b._id), { documents: 3 });
+        const verified = Object.fromEntries((await db.collection("users").find({}).toArray()).map((u) => [u._id, u.email_verified]));
+        assert.deepEqual(verified, { ada: true, bob: false, cy: false }, "Ada's true came back, not a default");
+
+        // A dropped collection is saved whole.
+        await db.collection("scratch").insertMany([{ _id: 1 as never, a: { b: [1, 2] } }, { _id: 2 as never, a: "x" }]);
+        const drop: Migration = {
+            id: "003_drop_scratch", seq: 3,
+            up: { file: "003_drop_scratch.up.json", description: "", checksum: "e".repeat(64), commands: [{ drop: "scratch" }] },
+            down: { file: "003_drop_scratch.down.json", description: "", checksum: "f".repeat(64), commands: [{ create: "scratch" }] },
+        };
+        await migrate(db, { migrations: [...PROGRAM, drop], target: 3, runBy: "test" });
+        const [dropBackup] = await listBackups(db);
+        assert.deepEqual(dropBackup.parts, [{ collection: "scratch", kind: "collection", fields: [], count: 2 }]);
+        assert.equal(await db.collection("scratch").countDocuments(), 0);
+        await restoreBackup(db, dropBackup._id);
+        assert.deepEqual(await db.collection("scratch").find({}).sort({ _id: 1 }).toArray(), [{ _id: 1, a: { b: [1, 2] } }, { _id: 2, a: "x" }]);
+        await assert.rejects(restoreBackup(db, "nope"), /^Error: no backup nope; list them with listBackups \(collection _backups\)$/);
     });
 
     it("refuses a migration changed after it was applied, and runs nothing", async () => {
