@@ -78,6 +78,11 @@ export async function listBackups(db: Db): Promise<BackupInfo[]> {
     return db.collection<BackupInfo>(BACKUPS).find({}).sort({ createdAt: -1 }).toArray();
 }
 
+/** The newest backup a migration's step made (e.g. what its up removed), if any. */
+export async function latestBackup(db: Db, migration: string, direction: "up" | "down"): Promise<BackupInfo | undefined> {
+    return (await db.collection<BackupInfo>(BACKUPS).find({ migration, direction }).sort({ createdAt: -1 }).limit(1).toArray())[0];
+}
+
 /** Puts a backup's values back: fields are set again on their documents, dropped documents inserted again. */
 export async function restoreBackup(db: Db, id: string): Promise<{ documents: number }> {
     const info = await db.collection<BackupInfo>(BACKUPS).findOne({ _id: id });

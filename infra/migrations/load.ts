@@ -9,7 +9,10 @@ export type Command = Record<string, unknown>;
 export interface Script {
     readonly file: string;
     readonly description: string;
+    /** Declarative: database commands run in order (empty for code). */
     readonly commands: Command[];
+    /** Code: CommonJS source (TypeScript transpiled) exporting `up(db)` or `down(db)`; kept as text in state. */
+    readonly code?: string;
     /** sha256 of the file's bytes: a changed file after it was applied is tampering. */
     readonly checksum: string;
 }
@@ -33,12 +36,35 @@ export interface Migration {
     readonly down?: Script;
 }
 
-const NAME_RE = /^(\d{3})_([a-z0-9_]+)\.(up|down)\.json$/;
+const NAME_RE = /^(\d{3})_([a-z0-9_]+)\.(up|down)\.(json|js|ts)$/;
 
 export class MigrationFileError extends Error {}
 
-function readScript(dir: string, file: string): Script {
+/** A code migration: its source as CommonJS text, checked to export the right function. */
+function readCode(dir: string, file: string, direction: "up" | "down", text: Buffer): Script {
+    let code = text.toString("utf8");
+    if (file.endsWith(".ts")) {
+        const ts = require("typescript") as typeof import("typescript");
+        code = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
+    }
+    const fn = evaluate(code)[direction];
+    if (typeof fn !== "function") throw new MigrationFileError(`migrations/${file}: must export a function ${direction}(db) (or a default function)`);
+    const description = /^\s*\/\/\s*(.+)$/m.exec(text.toString("utf8"))?.[1] ?? "";
+    return { file, description, commands: [], code, checksum: createHash("sha256").update(text).digest("hex") };
+}
+
+/** Loads CommonJS source; `up`/`down` may also be the default export. */
+export function evaluate(code: string): Record<string, unknown> {
+    const module = { exports: {} as Record<string, unknown> };
+    new Function("module", "exports", "require", code)(module, module.exports, require);
+    const e = module.exports;
+    const d = e.default;
+    return typeof d === "function" ? { up: d, down: d, ...e } : e;
+}
+
+function readScript(dir: string, file: string, direction: "up" | "down"): Script {
     const text = readFileSync(join(dir, file));
+    if (!file.endsWith(".json")) return readCode(dir, file, direction, text);
     let parsed: unknown;
     try {
         parsed = JSON.parse(text.toString("utf8"));
@@ -61,18 +87,20 @@ function readScript(dir: string, file: string): Script {
 export function loadMigrations(dir: string): Migration[] {
     const byId = new Map<string, { seq: number; up?: Script; down?: Script }>();
     for (const file of readdirSync(dir).sort()) {
-        if (!file.endsWith(".json")) continue;
+        if (!/\.(json|js|ts)$/.test(file)) continue;
         const m = NAME_RE.exec(file);
-        if (!m) throw new MigrationFileError(`migrations/${file}: name must be NNN_name.up.json or NNN_name.down.json (lowercase, digits, _)`);
+        if (!m) throw new MigrationFileError(`migrations/${file}: name must be NNN_name.up.<json|js|ts> or NNN_name.down.<json|js|ts> (lowercase, digits, _)`);
         const id = `${m[1]}_${m[2]}`;
+        const direction = m[3] as "up" | "down";
         const entry = byId.get(id) ?? { seq: Number(m[1]) };
-        entry[m[3] as "up" | "down"] = readScript(dir, file);
+        if (entry[direction]) throw new MigrationFileError(`migrations: ${id} has two ${direction} files (${entry[direction]!.file}, ${file}); keep one`);
+        entry[direction] = readScript(dir, file, direction);
         byId.set(id, entry);
     }
     const list: Migration[] = [];
     const seqs = new Map<number, string>();
     for (const [id, e] of [...byId.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        if (!e.up) throw new MigrationFileError(`migrations/${id}.down.json has no ${id}.up.json`);
+        if (!e.up) throw new MigrationFileError(`migrations/${e.down!.file} has no ${id}.up file`);
         if (seqs.has(e.seq)) throw new MigrationFileError(`migrations: ${seqs.get(e.seq)} and ${id} share the number ${String(e.seq).padStart(3, "0")}`);
         seqs.set(e.seq, id);
         list.push({ id, seq: e.seq, up: e.up, ...(e.down ? { down: e.down } : {}) });

@@ -3,9 +3,9 @@
 // changelog (_migrations) only after all its commands succeeded, with its down, so a down can run even when the
 // program no longer contains the migration. A failure names the migration, the command and the server's answer.
 import type { Db } from "mongodb";
-import { backupBefore } from "./backup";
+import { backupBefore, latestBackup, restoreBackup } from "./backup";
 import { acquireLock } from "./lock";
-import type { Migration, Script } from "./load";
+import { evaluate, type Migration, type Script } from "./load";
 import { planSteps, type Step } from "./plan";
 
 export const CHANGELOG = "_migrations";
@@ -57,11 +57,37 @@ function checkTamper(applied: ChangelogEntry[], migrations: Migration[]): void {
     }
 }
 
+/**
+ * A down that undoes a contracting up writes `{"noteshubRestoreBackup": "up"}`: it puts back what the up removed,
+ * from the backup taken before it ran (backup.ts).
+ */
+const RESTORE = "noteshubRestoreBackup";
+
+async function restoreFrom(db: Db, id: string, direction: string): Promise<void> {
+    if (direction !== "up" && direction !== "down") throw new Error(`${RESTORE} must be "up" or "down", got ${JSON.stringify(direction)}`);
+    const backup = await latestBackup(db, id, direction);
+    if (!backup) throw new Error(`no backup of migration ${id} (${direction}) to restore; see the _backups collection`);
+    await restoreBackup(db, backup._id);
+}
+
 async function runScript(db: Db, id: string, direction: "up" | "down", script: Script, runBy: string): Promise<void> {
     // A step that removes or rewrites data saves it first (backup.ts); nothing runs if the backup fails.
     await backupBefore(db, id, direction, script, runBy);
+    if (script.code !== undefined) {
+        try {
+            await (evaluate(script.code)[direction] as (db: Db) => Promise<unknown>)(db);
+        } catch (err) {
+            throw new MigrationError(`migration ${id} (${direction}) failed in migrations/${script.file}: ${(err as Error).message}\n` +
+                `  -> it was not recorded as ${direction === "up" ? "applied" : "rolled back"} and the lock was released; fix it and run again (make the code safe to rerun).`);
+        }
+        return;
+    }
     for (const [i, cmd] of script.commands.entries()) {
         try {
+            if (typeof cmd[RESTORE] === "string") {
+                await restoreFrom(db, id, cmd[RESTORE] as string);
+                continue;
+            }
             await db.command(cmd);
         } catch (err) {
             const e = err as { message?: string; codeName?: string };

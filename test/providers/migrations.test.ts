@@ -1,8 +1,10 @@
 // The migration runner against a real MongoDB-wire server (FerretDB on PostgreSQL in its container): round trips of
 // every migration in migrations/, the lock, tamper detection, a failure midway, downs from the changelog.
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { hostname } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { MongoClient, type Db } from "mongodb";
 import { buildFrom } from "../../infra/docker/context";
@@ -18,6 +20,12 @@ import { docker, freePort, purgeDockerLeftovers } from "../helpers/stack";
 const STACK = "migtest";
 const local = { host: "unix:///var/run/docker.sock" };
 const PROGRAM = loadMigrations(fromRoot("migrations"));
+
+function dirWithFiles(files: Record<string, string>): string {
+    const d = mkdtempSync(join(tmpdir(), "noteshub-code-mig-"));
+    for (const [f, c] of Object.entries(files)) writeFileSync(join(d, f), c);
+    return d;
+}
 
 async function snapshot(db: Db) {
     const out: Record<string, unknown> = {};
@@ -140,6 +148,39 @@ describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () 
         await restoreBackup(db, dropBackup._id);
         assert.deepEqual(await db.collection("scratch").find({}).sort({ _id: 1 }).toArray(), [{ _id: 1, a: { b: [1, 2] } }, { _id: 2, a: "x" }]);
         await assert.rejects(restoreBackup(db, "nope"), /^Error: no backup nope; list them with listBackups \(collection _backups\)$/);
+    });
+
+    it("a contracting migration's down puts back what its up removed, from the backup", async () => {
+        const db = freshDb();
+        await db.collection("notes").insertMany([{ _id: "a" as never, title: "A", legacy_tag: "old-1" }, { _id: "b" as never, title: "B", legacy_tag: "old-2" }, { _id: "c" as never, title: "C" }]);
+        const contract: Migration = {
+            id: "003_drop_legacy_tag", seq: 3,
+            up: { file: "003_drop_legacy_tag.up.json", description: "", checksum: "1".repeat(64), commands: [{ update: "notes", updates: [{ q: {}, u: { $unset: { legacy_tag: "" } }, multi: true }] }] },
+            down: { file: "003_drop_legacy_tag.down.json", description: "", checksum: "2".repeat(64), commands: [{ noteshubRestoreBackup: "up" }] },
+        };
+        const all = [...PROGRAM, contract];
+        await migrate(db, { migrations: all, target: 3, runBy: "test" });
+        assert.equal(await db.collection("notes").countDocuments({ legacy_tag: { $exists: true } }), 0);
+        await migrate(db, { migrations: all, target: 2, runBy: "test" });
+        const tags = Object.fromEntries((await db.collection("notes").find({}).toArray()).map((n) => [n._id, n.legacy_tag]));
+        assert.deepEqual(tags, { a: "old-1", b: "old-2", c: undefined });
+    });
+
+    it("runs code migrations (a data transform) up and down, and reports a throwing one", async () => {
+        const db = freshDb();
+        await db.collection("users").insertMany([{ _id: "u1" as never, name: "Ada Lovelace" }, { _id: "u2" as never, name: "Grace Hopper" }]);
+        const [code] = loadMigrations(dirWithFiles({
+            "003_split_names.up.ts": "import type { Db } from 'mongodb';\nexport async function up(db: Db) {\n  for (const u of await db.collection('users').find({ first: { $exists: false } }).toArray()) {\n    const [first, last] = String(u.name).split(' ');\n    await db.collection('users').updateOne({ _id: u._id }, { $set: { first, last } });\n  }\n}\n",
+            "003_split_names.down.js": "exports.down = async (db) => { await db.collection('users').updateMany({}, { $unset: { first: '', last: '' } }); };\n",
+        }));
+        const all = [...PROGRAM, { ...code, seq: 3 }];
+        await migrate(db, { migrations: all, target: 3, runBy: "test" });
+        assert.deepEqual(await db.collection("users").findOne({ _id: "u2" as never }, { projection: { first: 1, last: 1, _id: 0 } }), { first: "Grace", last: "Hopper" });
+        await migrate(db, { migrations: all, target: 2, runBy: "test" });
+        assert.equal(await db.collection("users").countDocuments({ first: { $exists: true } }), 0);
+        const [broken] = loadMigrations(dirWithFiles({ "003_broken.up.js": "exports.up = async () => { throw new Error('no such field: surname'); };" }));
+        await assert.rejects(migrate(db, { migrations: [...PROGRAM, broken], target: 3, runBy: "test" }),
+            /^MigrationError: migration 003_broken \(up\) failed in migrations\/003_broken\.up\.js: no such field: surname\n {2}-> it was not recorded as applied/);
     });
 
     it("refuses a migration changed after it was applied, and runs nothing", async () => {

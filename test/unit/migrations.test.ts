@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { loadMigrations, MigrationFileError, touches } from "../../infra/migrations/load";
+import { evaluate, loadMigrations, MigrationFileError, touches } from "../../infra/migrations/load";
 import { planSteps, targetSeq } from "../../infra/migrations/plan";
 import { fromRoot } from "../../infra/paths";
 
@@ -27,14 +27,31 @@ describe("loadMigrations", () => {
 
     it("keeps an up without a down (for the policy to judge) and rejects a down without an up", () => {
         assert.equal(loadMigrations(dirWith({ "001_a.up.json": cmds({ ping: 1 }) }))[0].down, undefined);
-        assert.throws(() => loadMigrations(dirWith({ "001_a.down.json": cmds({ ping: 1 }) })), new MigrationFileError("migrations/001_a.down.json has no 001_a.up.json"));
+        assert.throws(() => loadMigrations(dirWith({ "001_a.down.json": cmds({ ping: 1 }) })), new MigrationFileError("migrations/001_a.down.json has no 001_a.up file"));
     });
 
     it("names files that break the rules", () => {
-        assert.throws(() => loadMigrations(dirWith({ "1_a.up.json": cmds() })), /migrations\/1_a\.up\.json: name must be NNN_name\.up\.json/);
+        assert.throws(() => loadMigrations(dirWith({ "1_a.up.json": cmds() })), /migrations\/1_a\.up\.json: name must be NNN_name\.up\.<json\|js\|ts>/);
         assert.throws(() => loadMigrations(dirWith({ "001_a.up.json": "{ nope" })), /migrations\/001_a\.up\.json: not valid JSON/);
         assert.throws(() => loadMigrations(dirWith({ "001_a.up.json": JSON.stringify({ commands: [1] }) })), /migrations\/001_a\.up\.json: must be \{"description"/);
         assert.throws(() => loadMigrations(dirWith({ "001_a.up.json": cmds({ ping: 1 }), "001_b.up.json": cmds({ ping: 1 }) })), /001_a and 001_b share the number 001/);
+    });
+
+    it("loads code migrations in JS and TypeScript, keeping their source as text", () => {
+        const list = loadMigrations(dirWith({
+            "001_split_names.up.ts": "// split name into first/last\nimport type { Db } from 'mongodb';\nexport async function up(db: Db): Promise<void> { await db.collection('users').updateMany({}, [{ $set: { first: '$name' } }]); }\n",
+            "001_split_names.down.js": "exports.down = async (db) => { await db.collection('users').updateMany({}, { $unset: { first: '' } }); };\n",
+        }));
+        assert.equal(list[0].up.description, "split name into first/last");
+        assert.match(list[0].up.code!, /exports\.up = up|exports\.up =/);
+        assert.doesNotMatch(list[0].up.code!, /: Db/, "TypeScript is transpiled");
+        assert.deepEqual(list[0].up.commands, []);
+        assert.equal(typeof evaluate(list[0].down!.code!).down, "function");
+    });
+
+    it("names a code migration that exports the wrong function, and two files for one direction", () => {
+        assert.throws(() => loadMigrations(dirWith({ "001_a.up.js": "exports.down = async () => {};" })), /migrations\/001_a\.up\.js: must export a function up\(db\)/);
+        assert.throws(() => loadMigrations(dirWith({ "001_a.up.js": "exports.up = async () => {};", "001_a.up.json": cmds({ ping: 1 }) })), /001_a has two up files/);
     });
 
     it("changes the checksum when a file changes by one byte", () => {
