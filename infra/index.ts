@@ -93,5 +93,7 @@ export const retainedVersions = cfg.retainedVersions;
 /** From the Docker host, when database.hostPort publishes it (staging); secret. */
 export const databaseUri = database.hostUri ?? "not published (database.hostPort unset): reachable only on the stack network";
 export const schema = migrations.schema;
+/** What this update runs (or, in preview, would run): e.g. ["down 002_add_indexes"]. */
+export const migrationPlan = migrations.plan;
 export const migrationsRan = migrations.ran;
 export const dataVolumes = { database: database.dataVolume, uploads: uploads.name };

@@ -76,6 +76,8 @@ describe("migrations through pulumi up (real pulumi, Docker, FerretDB)", { timeo
         const preview = JSON.parse(stack.must("preview", "--json").stdout) as { steps: { urn: string; newState?: { inputs?: { plan?: string[] } } }[] };
         const step = preview.steps.find((s) => s.urn.endsWith("::migrations"));
         assert.deepEqual(step?.newState?.inputs?.plan, ["up 002_add_indexes"]);
+        const shown = stack.must("preview", "--diff").stdout; // what a user reads
+        assert.match(shown, /~ plan\s*: \[\s*~ \[0\]: "up 001_add_email_verification" => "up 002_add_indexes"\s*\]/);
         assert.deepEqual(await changelog(), ["001_add_email_verification"], "preview ran nothing");
         const r = stack.up();
         assert.equal(r.code, 0, r.stdout + r.stderr);
