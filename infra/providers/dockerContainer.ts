@@ -86,7 +86,8 @@ async function waitReady(container: import("dockerode").Container, name: string,
 
 async function removeIfPresent(docker: import("dockerode"), idOrName: string): Promise<void> {
     try {
-        await docker.getContainer(idOrName).remove({ force: true, v: false });
+        // v: anonymous volumes only (an image's VOLUME left unmounted); named data volumes are never removed.
+        await docker.getContainer(idOrName).remove({ force: true, v: true });
     } catch (err) {
         if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
     }

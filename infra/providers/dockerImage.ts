@@ -62,6 +62,7 @@ async function produce(inputs: Inputs): Promise<string> {
             const stream = await docker.buildImage(tar.pack(inputs.build.contextDir) as never, {
                 t: inputs.name,
                 buildargs: inputs.build.args ?? {},
+                forcerm: true, // a failed step's container is removed too, not left behind
                 labels: { "io.noteshub.context-hash": inputs.build.contextHash },
             });
             await follow(docker, stream);

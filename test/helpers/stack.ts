@@ -39,7 +39,7 @@ export function purgeDockerLeftovers(stack: string): void {
     const label = `io.noteshub.stack=${stack}`;
     const ids = (kind: string[]) => docker(...kind, "-q", "--filter", `label=${label}`).split("\n").filter(Boolean);
     const containers = ids(["ps", "-a"]);
-    if (containers.length) docker("rm", "-f", ...containers);
+    if (containers.length) docker("rm", "-f", "-v", ...containers);
     const volumes = ids(["volume", "ls"]);
     if (volumes.length) docker("volume", "rm", "-f", ...volumes);
     const networks = ids(["network", "ls"]);

@@ -1,7 +1,7 @@
 // Each Docker provider against the real engine: create, diff, update, replace, delete, and the failures a user
 // meets (engine errors, unhealthy or crashing containers, a taken port, names that belong to someone else).
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,6 +84,7 @@ describe("Docker providers against the real engine", { timeout: 10 * 60_000 }, (
 
     describe("image", () => {
         const dir = mkdtempSync(join(tmpdir(), "noteshub-img-"));
+        after(() => rmSync(dir, { recursive: true, force: true }));
 
         it("builds from a directory, rebuilds in place when its content changes, removes the tag on delete", async () => {
             writeFileSync(join(dir, "Dockerfile"), "FROM debian:bookworm-slim\nCOPY msg /msg\n");

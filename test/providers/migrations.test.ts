@@ -1,7 +1,7 @@
 // The migration runner against a real MongoDB-wire server (FerretDB on PostgreSQL in its container): round trips of
 // every migration in migrations/, the lock, tamper detection, a failure midway, downs from the changelog.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { hostname, tmpdir } from "node:os";
@@ -21,8 +21,10 @@ const STACK = "migtest";
 const local = { host: "unix:///var/run/docker.sock" };
 const PROGRAM = loadMigrations(fromRoot("migrations"));
 
+const tempDirs: string[] = [];
 function dirWithFiles(files: Record<string, string>): string {
     const d = mkdtempSync(join(tmpdir(), "noteshub-code-mig-"));
+    tempDirs.push(d);
     for (const [f, c] of Object.entries(files)) writeFileSync(join(d, f), c);
     return d;
 }
@@ -67,6 +69,7 @@ describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () 
     after(async () => {
         await client?.close();
         purgeDockerLeftovers(STACK);
+        for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
     });
 
     it("every migration round-trips up -> down -> up: collections, indexes and documents compared", async () => {

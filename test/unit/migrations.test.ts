@@ -1,14 +1,17 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { evaluate, loadMigrations, MigrationFileError, touches } from "../../infra/migrations/load";
 import { planSteps, targetSeq } from "../../infra/migrations/plan";
 import { fromRoot } from "../../infra/paths";
 
+const tempDirs: string[] = [];
+after(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const dirWith = (files: Record<string, string>) => {
     const d = mkdtempSync(join(tmpdir(), "noteshub-mig-"));
+    tempDirs.push(d);
     for (const [f, c] of Object.entries(files)) writeFileSync(join(d, f), c);
     return d;
 };
