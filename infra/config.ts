@@ -33,6 +33,8 @@ const schema = z.strictObject({
         build: z.string().min(1).optional(),
         /** Port the app listens on inside its container. */
         port: port.default(8000),
+        /** User the app runs as: never root (policy/containers.ts). The image must have it; examples/noteshub-api does. */
+        user: z.string().min(1).refine((u) => !/^(root|0)(:|$)/.test(u), "must not be root (containers run unprivileged)").default("noteshub"),
         /** Extra environment for both colours. */
         env: envMap.default({}),
         /** Extra environment for one version only (drills: NOTESHUB_FAIL_HEALTH, NOTESHUB_ERROR_RATE, ...). */

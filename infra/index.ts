@@ -15,6 +15,8 @@ import { DockerNetwork } from "./providers/dockerNetwork";
 import { Migrations } from "./providers/migrations";
 import { DockerVolume } from "./providers/dockerVolume";
 import { Preflight } from "./providers/preflight";
+import { Release } from "./providers/release";
+import { storageOf } from "./stackFile";
 
 const cfg = loadConfig();
 const names = namesFor(cfg);
@@ -70,6 +72,7 @@ const colors = Object.fromEntries(COLORS.map((color) => {
         uploadsVolume: uploads.name,
         mongoUri: database.uri,
         port: cfg.app.port,
+        user: cfg.app.user,
         env: { ...cfg.app.env, ...cfg.app.envByVersion[version] },
     }, { dependsOn: [migrations] })];
 })) as Record<Color, AppColor>;
@@ -84,6 +87,19 @@ const lb = new LoadBalancer("lb", {
     backends: { blue: backend(colors.blue), green: backend(colors.green) },
     gate: cfg.healthGate,
 });
+
+// The declared release in plain values: the policy pack (policy/) judges it at preview; it is recorded last, so the
+// state holds it only once everything it declares runs.
+new Release("release", {
+    stack: cfg.stack,
+    environment: cfg.environment,
+    activeColor: cfg.activeColor,
+    versions: { blue: cfg.blueVersion, green: cfg.greenVersion },
+    retainedVersions: cfg.retainedVersions,
+    schema: cfg.schema,
+    traffic: 100,
+    databasePassword: storageOf(cfg.stack, `${cfg.project}:database`, ["password"]),
+}, { dependsOn: [lb] });
 
 export const url = lb.url;
 export const liveColor = cfg.activeColor;

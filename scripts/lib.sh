@@ -25,3 +25,16 @@ stack_of_args() {
   done
   (cd "$ROOT" && pulumi stack --show-name 2>/dev/null) || true
 }
+
+# The project's policy pack (policy/) runs with every preview and up the project's commands start, unless the
+# command line names its own --policy-pack. Prints the extra arguments for a pulumi command run in $ROOT.
+policy_args() {
+  local cmd= prev=
+  for a in "$@"; do
+    case "$a" in --policy-pack|--policy-pack=*) return ;; esac
+    case "$prev" in --stack|-s|--cwd|-C) prev=; continue ;; esac
+    [ -z "$cmd" ] && case "$a" in -*) ;; *) cmd=$a ;; esac
+    prev=$a
+  done
+  case "$cmd" in preview|up|update) echo "--policy-pack policy" ;; esac
+}

@@ -19,7 +19,7 @@ cleanup() {
 trap cleanup EXIT
 npm run --silent build
 if [ $# -eq 0 ]; then
-  set -- test/unit/*.test.ts test/components/*.test.ts test/providers/*.test.ts test/e2e/*.test.ts
+  set -- test/unit/*.test.ts test/policy/*.test.ts test/components/*.test.ts test/providers/*.test.ts test/e2e/*.test.ts
 else
   # Directories stand for the test files in them.
   files=(); for a in "$@"; do if [ -d "$a" ]; then files+=("$a"/*.test.ts); else files+=("$a"); fi; done; set -- "${files[@]}"

@@ -13,6 +13,7 @@ if ! pulumi stack select "$STACK" 2>/dev/null; then
   echo "[up] creating stack $STACK in $PULUMI_BACKEND_URL"
   pulumi stack init "$STACK" --secrets-provider passphrase
 fi
-pulumi up --yes --stack "$STACK" "${@:2}"
+# shellcheck disable=SC2046
+pulumi up --yes --stack "$STACK" "${@:2}" $(policy_args up "${@:2}")
 echo
 echo "[up] $STACK is up: $(pulumi stack output url --stack "$STACK")  (live colour: $(pulumi stack output liveColor --stack "$STACK"))"

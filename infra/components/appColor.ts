@@ -24,6 +24,8 @@ export interface AppColorArgs {
     readonly mongoUri: pulumi.Input<string>;
     /** Port the app listens on in its container. Default 8000. */
     readonly port?: number;
+    /** User the container runs as (non-root). */
+    readonly user: string;
     /** Extra environment (stack config app.env and app.envByVersion). */
     readonly env?: Record<string, string>;
     /** Seconds to wait for the container to be running. Default 60. */
@@ -65,6 +67,7 @@ export class AppColor extends pulumi.ComponentResource {
             ports: [],
             mounts: [{ volume: args.uploadsVolume, target: "/app/uploads" }],
             labels: { ...args.names.labels, "io.noteshub.role": "app", "io.noteshub.color": args.color, "io.noteshub.version": args.version },
+            user: args.user,
             ...HARDENED,
             stopTimeoutSec: 15,
             readyTimeoutSec: args.readyTimeoutSec ?? 60,

@@ -58,6 +58,8 @@ export class LoadBalancer extends pulumi.ComponentResource {
             ports: [{ container: LB_LISTEN_PORT, host: args.port, hostIp: args.bindAddress }],
             mounts: [],
             labels: { ...args.names.labels, "io.noteshub.role": "load-balancer" },
+            // The image's own user, stated so the policy pack can see it (policy/containers.ts).
+            user: "www-data",
             ...HARDENED,
             stopTimeoutSec: 10,
             readyTimeoutSec: 30,
@@ -82,6 +84,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
             backends: Object.fromEntries(COLORS.map((c) => [c, args.backends[c].containerId])),
             // Traffic moves only once the live colour has just passed its gate (INVARIANTS 1).
             gates: { [args.active]: this.gates[args.active].passedAt },
+            weights: Object.fromEntries(COLORS.map((c) => [c, c === args.active ? 100 : 0])),
         }, { parent: this });
         const host = args.bindAddress === "0.0.0.0" ? "127.0.0.1" : args.bindAddress;
         this.url = `http://${host}:${args.port}`;

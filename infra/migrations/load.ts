@@ -24,7 +24,12 @@ export interface Touches {
     readonly fieldsSet: string[];
     readonly fieldsRemoved: string[];
     readonly fieldsRenamed: string[];
+    /** Where each renamed field went (same order as fieldsRenamed), e.g. users.mail -> users.email. */
+    readonly fieldsRenamedTo: string[];
+    readonly collectionsCreated: string[];
     readonly collectionsDropped: string[];
+    /** The script puts back its up's backup (`{"noteshubRestoreBackup": "up"}`). */
+    readonly restoresBackup: boolean;
 }
 
 export interface Migration {
@@ -112,8 +117,10 @@ const keysOf = (o: unknown): string[] => (o && typeof o === "object" ? Object.ke
 
 /** What a script's commands touch. Unknown commands touch nothing we can name. */
 export function touches(script: Script): Touches {
-    const t = { indexesCreated: [] as string[], indexesDropped: [] as string[], fieldsSet: [] as string[], fieldsRemoved: [] as string[], fieldsRenamed: [] as string[], collectionsDropped: [] as string[] };
+    const t = { indexesCreated: [] as string[], indexesDropped: [] as string[], fieldsSet: [] as string[], fieldsRemoved: [] as string[], fieldsRenamed: [] as string[], fieldsRenamedTo: [] as string[], collectionsCreated: [] as string[], collectionsDropped: [] as string[], restoresBackup: false };
     for (const c of script.commands) {
+        if ("noteshubRestoreBackup" in c) t.restoresBackup = true;
+        if (typeof c.create === "string") t.collectionsCreated.push(c.create);
         if (typeof c.createIndexes === "string") {
             for (const ix of (c.indexes as { name?: string }[]) ?? []) if (ix.name) t.indexesCreated.push(`${c.createIndexes}.${ix.name}`);
         }
@@ -126,9 +133,59 @@ export function touches(script: Script): Touches {
             for (const u of (c.updates as { u?: Record<string, unknown> }[]) ?? []) {
                 for (const f of keysOf(u.u?.$set)) t.fieldsSet.push(`${c.update}.${f}`);
                 for (const f of keysOf(u.u?.$unset)) t.fieldsRemoved.push(`${c.update}.${f}`);
-                for (const f of keysOf(u.u?.$rename)) t.fieldsRenamed.push(`${c.update}.${f}`);
+                const renames = u.u?.$rename as Record<string, unknown> | undefined;
+                for (const f of keysOf(renames)) {
+                    t.fieldsRenamed.push(`${c.update}.${f}`);
+                    t.fieldsRenamedTo.push(`${c.update}.${String(renames![f])}`);
+                }
             }
         }
     }
     return t;
+}
+
+/** What the policy pack reads about one script: plain values, known at preview (issue #5). */
+export interface ScriptDescriptor {
+    readonly file: string;
+    readonly checksum: string;
+    readonly format: "commands" | "code";
+    /** Number of database commands (declarative scripts). */
+    readonly commands: number;
+    /** A code script whose function body is empty: it provably does nothing. */
+    readonly emptyBody: boolean;
+    /** What the commands touch; a code script's effects can't be read, so its lists stay empty. */
+    readonly touches: Touches;
+}
+
+export interface MigrationDescriptor {
+    readonly id: string;
+    readonly seq: number;
+    readonly up: ScriptDescriptor;
+    readonly down: ScriptDescriptor | null;
+}
+
+/** True when a function's body holds nothing but whitespace and comments. */
+export function hasEmptyBody(fn: Function): boolean {
+    const src = fn.toString();
+    const open = src.indexOf("{", Math.max(0, src.indexOf(")")));
+    if (open < 0 || !src.trimEnd().endsWith("}")) return false; // an expression-bodied arrow does something
+    const body = src.slice(open + 1, src.trimEnd().length - 1);
+    return body.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "").trim() === "";
+}
+
+function describeScript(script: Script, direction: "up" | "down"): ScriptDescriptor {
+    const code = script.code !== undefined;
+    const fn = code ? evaluate(script.code!)[direction] : undefined;
+    return {
+        file: script.file,
+        checksum: script.checksum,
+        format: code ? "code" : "commands",
+        commands: script.commands.length,
+        emptyBody: typeof fn === "function" && hasEmptyBody(fn),
+        touches: touches(script),
+    };
+}
+
+export function describe(m: Migration): MigrationDescriptor {
+    return { id: m.id, seq: m.seq, up: describeScript(m.up, "up"), down: m.down ? describeScript(m.down, "down") : null };
 }

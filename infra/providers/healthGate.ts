@@ -47,6 +47,8 @@ interface Inputs {
     live: boolean;
     guards: Record<string, string>;
     settings: GateSettings;
+    /** Tells this resource apart for the policy pack (policy/traffic.ts). */
+    kind?: "HealthGate";
 }
 interface Outputs extends Inputs {
     /** When the colour last passed (ISO time); the routes depend on it. */
@@ -132,6 +134,6 @@ export class HealthGate extends pulumi.dynamic.Resource {
     declare readonly result: pulumi.Output<string>;
 
     constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, { ...args, passedAt: undefined, result: undefined }, opts, "noteshub", "HealthGate");
+        super(provider, name, { ...args, kind: "HealthGate", passedAt: undefined, result: undefined }, opts, "noteshub", "HealthGate");
     }
 }

@@ -15,6 +15,8 @@ export interface LbConfigArgs {
     readonly backends: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** When each colour that receives traffic passed its health gate: the routes wait for it. */
     readonly gates?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Percent of requests each colour receives (plain, so the policy pack can see who gets traffic). */
+    readonly weights: Record<string, number>;
 }
 
 interface Inputs {
@@ -23,6 +25,9 @@ interface Inputs {
     content: string;
     backends: Record<string, string>;
     gates?: Record<string, string>;
+    weights?: Record<string, number>;
+    /** Tells this resource apart for the policy pack (policy/traffic.ts). */
+    kind?: "Routes";
 }
 
 const DIR = "/etc/nginx/noteshub";
@@ -47,7 +52,7 @@ async function apply(inputs: Inputs): Promise<void> {
 
 export const provider = {
     async diff(_id: string, olds: Inputs, news: Inputs) {
-        return diffInputs(olds as never, news as never, { outputs: [], inPlace: ["docker", "containerId", "content", "backends", "gates"] });
+        return diffInputs(olds as never, news as never, { outputs: [], inPlace: ["docker", "containerId", "content", "backends", "gates", "weights", "kind"] });
     },
     async create(inputs: Inputs) {
         await apply(inputs);
@@ -66,6 +71,6 @@ export class LbConfig extends pulumi.dynamic.Resource {
     declare readonly content: pulumi.Output<string>;
 
     constructor(name: string, args: LbConfigArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, args, opts, "nginx", "Routes");
+        super(provider, name, { ...args, kind: "Routes" }, opts, "nginx", "Routes");
     }
 }

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { connect, engineError, type DockerConnection } from "../docker/engine";
 import { openRelay } from "../docker/relay";
-import type { Migration, Script } from "../migrations/load";
+import { describe, type Migration, type MigrationDescriptor, type Script } from "../migrations/load";
 import { planSteps } from "../migrations/plan";
 import { migrate, type RunResult } from "../migrations/runner";
 import { changedInputs } from "./diff";
@@ -38,6 +38,10 @@ interface Inputs {
     migrations: Migration[];
     target: number;
     stack: string;
+    /** For the policy pack (policy/migrations.ts): tells this resource apart from other dynamic ones. */
+    kind?: "Migrations";
+    /** Plain descriptors of every migration (has-down, checksums, what each touches) for the policy pack. */
+    descriptors?: MigrationDescriptor[];
     /** What this update would run, computed in check() so `pulumi preview` shows it. */
     plan?: string[];
 }
@@ -123,6 +127,7 @@ export class Migrations extends pulumi.dynamic.Resource {
     declare readonly plan: pulumi.Output<string[]>;
 
     constructor(name: string, args: MigrationsArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, { ...args, plan: undefined, applied: undefined, schema: undefined, ran: undefined }, { ...opts, additionalSecretOutputs: ["login"] }, "noteshub", "Migrations");
+        const descriptors = args.migrations.map(describe);
+        super(provider, name, { ...args, kind: "Migrations", descriptors, plan: undefined, applied: undefined, schema: undefined, ran: undefined }, { ...opts, additionalSecretOutputs: ["login"] }, "noteshub", "Migrations");
     }
 }

@@ -61,8 +61,9 @@ describe("the NotesHub program (mocks)", () => {
         const differing = blue.resources
             .filter((r) => JSON.stringify(r.inputs) !== JSON.stringify(byName(green.resources, r.name).inputs))
             .map((r) => r.name);
-        // The gates re-verify the colour becoming live (and note the other going idle); no container changes.
-        assert.deepEqual(differing, ["lb-gate-blue", "lb-gate-green", "lb-routes"]);
+        // The gates re-verify the colour becoming live (and note the other going idle), the release record notes the
+        // new colour; no container changes.
+        assert.deepEqual(differing, ["lb-gate-blue", "lb-gate-green", "lb-routes", "release"]);
         assert.equal(byName(green.resources, "lb-gate-green").inputs.live, true);
         assert.equal(byName(green.resources, "lb-gate-blue").inputs.live, false);
     });
@@ -89,7 +90,7 @@ describe("the NotesHub program (mocks)", () => {
             .filter((r) => JSON.stringify(r.inputs) !== JSON.stringify(byName(after.resources, r.name).inputs))
             .map((r) => r.name);
         // v0.9.0 needs no migration, blue's v1.0.0 needs 001: the target drops from 2 to 1.
-        assert.deepEqual(differing.sort(), ["green-container", "lb-gate-green", "lb-routes", "migrations"]);
+        assert.deepEqual(differing.sort(), ["green-container", "lb-gate-green", "lb-routes", "migrations", "release"]);
         assert.equal(byName(after.resources, "migrations").inputs.target, 1);
     });
 });

@@ -58,7 +58,7 @@ describe("staging end to end (real pulumi, Docker, nginx, FerretDB)", { timeout:
         stack.must("config", "set", "activeColor", "green");
         const preview = JSON.parse(stack.must("preview", "--json").stdout) as { steps: { op: string; urn: string }[] };
         const changed = preview.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").pop()}`);
-        assert.deepEqual(changed.sort(), ["update lb-gate-blue", "update lb-gate-green", "update lb-routes"]);
+        assert.deepEqual(changed.sort(), ["update lb-gate-blue", "update lb-gate-green", "update lb-routes", "update release"]);
     });
 
     it("pulumi up flips traffic to green without recreating a container; the note and file are there", async () => {

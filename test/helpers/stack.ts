@@ -93,8 +93,10 @@ export class TestStack {
         for (const [path, value] of Object.entries(secrets)) this.must("config", "set", "--secret", "--path", path, value);
     }
 
+    /** `pulumi up` as the project's commands run it: with the policy pack (unless the test names another). */
     up(...extra: string[]): RunResult {
-        return this.pulumi("up", "--yes", "--skip-preview", ...extra);
+        const pack = extra.some((a) => a.startsWith("--policy-pack")) ? [] : ["--policy-pack", join(ROOT, "policy")];
+        return this.pulumi("up", "--yes", "--skip-preview", ...pack, ...extra);
     }
 
     outputs(): Record<string, any> {
