@@ -21,6 +21,8 @@ const envMap = z.record(
 const schema = z.strictObject({
     environment: z.enum(["staging", "production"], { error: 'must be "staging" or "production"' }).default("staging"),
     activeColor: z.enum(COLORS, { error: (iss) => `must be "blue" or "green", got ${JSON.stringify(iss.input)}` }),
+    /** Percent of requests the active colour gets; the other colour the rest (runbook "Gradual Traffic Shift"). */
+    traffic: z.number({ error: "must be a percentage 0-100 (the runbook steps are 10, 25, 50, 100)" }).int("must be a whole percentage").min(0, "must be 0-100").max(100, "must be 0-100").default(100),
     blueVersion: version,
     greenVersion: version,
     retainedVersions: z.strictObject({ current: version, previous: version, archived: version }, { error: "required: { current, previous, archived }" }),
@@ -93,6 +95,7 @@ function fixFor(path: string): string {
         greenVersion: "v1.2.3",
         "database.password": "<a long random password>",
         environment: "staging",
+        traffic: "25",
     };
     const value = example[path] ?? (path.startsWith("retainedVersions") ? "v1.2.3" : "<value>");
     return `pulumi config set${secret ? " --secret" : ""} --path '${path}' '${value}'`;

@@ -17,6 +17,7 @@ import { DockerVolume } from "./providers/dockerVolume";
 import { Preflight } from "./providers/preflight";
 import { Release } from "./providers/release";
 import { storageOf } from "./stackFile";
+import { weightsOf } from "./render/nginx";
 
 const cfg = loadConfig();
 const names = namesFor(cfg);
@@ -84,6 +85,7 @@ const lb = new LoadBalancer("lb", {
     port: cfg.loadBalancer.port,
     bindAddress: cfg.loadBalancer.bindAddress,
     active: cfg.activeColor,
+    traffic: cfg.traffic,
     backends: { blue: backend(colors.blue), green: backend(colors.green) },
     gate: cfg.healthGate,
 });
@@ -97,12 +99,14 @@ new Release("release", {
     versions: { blue: cfg.blueVersion, green: cfg.greenVersion },
     retainedVersions: cfg.retainedVersions,
     schema: cfg.schema,
-    traffic: 100,
+    traffic: cfg.traffic,
     databasePassword: storageOf(cfg.stack, `${cfg.project}:database`, ["password"]),
 }, { dependsOn: [lb] });
 
 export const url = lb.url;
 export const liveColor = cfg.activeColor;
+/** Percent of requests each colour gets. */
+export const traffic = weightsOf(cfg.activeColor, cfg.traffic);
 export const liveVersion = cfg[`${cfg.activeColor}Version`];
 export const versions = { blue: cfg.blueVersion, green: cfg.greenVersion };
 export const retainedVersions = cfg.retainedVersions;

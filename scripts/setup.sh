@@ -5,6 +5,7 @@
 #
 #   scripts/setup.sh            everything (docker engine, base image, pulumi, ferretdb, npm ci, build)
 #   scripts/setup.sh --env      print the environment lines (PATH, backend) the other scripts source
+#   scripts/setup.sh --tests    also the load generator (wrk) the tests and benchmarks use
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -147,6 +148,12 @@ print_env() {
   echo "export PULUMI_NODEJS_TRANSPILE_ONLY=\${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
 }
 
+# The load generator the zero-drop tests and benchmarks drive the balancer with (tests and benchmarks only).
+ensure_wrk() {
+  command -v wrk >/dev/null 2>&1 || apt_install wrk
+  say "load generator: $(command -v wrk)"
+}
+
 main() {
   mkdir -p "$CACHE/logs"
   if [ "${1:-}" = "--env" ]; then print_env; return; fi
@@ -156,6 +163,7 @@ main() {
   ensure_pulumi
   ensure_ferretdb
   ensure_node_modules
+  if [ "${1:-}" = "--tests" ]; then ensure_wrk; fi
   say "engines ready in $(elapsed "$start")"
 }
 main "$@"

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 docker_was_running=0
 docker info >/dev/null 2>&1 && docker_was_running=1
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 source scripts/lib.sh
 # Leave the machine as we found it: a Docker engine this run started is stopped at the end.
 cleanup() {

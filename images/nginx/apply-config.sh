@@ -15,6 +15,8 @@ workers() { # pids of workers still accepting connections
   done
 }
 
+# New traffic state first (same upstream names before and after), then the routes.
+if [ -f "$dir/state.json.next" ]; then noteshub-apply-state >/dev/null || exit 1; fi
 cp "$dir/routes.conf" "$dir/routes.conf.last-good"
 mv "$dir/routes.conf.next" "$dir/routes.conf"
 if ! out=$(nginx -t 2>&1); then

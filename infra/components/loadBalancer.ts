@@ -1,6 +1,7 @@
 // The NGINX load balancer (runbook "Load Balancer / NGINX"): one long-lived container publishing the stack's port,
-// a health gate per colour, and the routes as a separate resource that depends on the live colour's gate. So a
-// colour flip rewrites routes without touching a container, and a failed gate leaves traffic where it was.
+// a health gate per colour, and the routes and traffic state as a separate resource that depends on the gate of
+// every colour with a share. So a colour switch or a traffic step rewrites the state without touching a container
+// or reloading nginx, and a failed gate leaves traffic where it was.
 import * as pulumi from "@pulumi/pulumi";
 import { COLORS, type Color } from "../config";
 import { buildFrom } from "../docker/context";
@@ -10,7 +11,7 @@ import { DockerContainer } from "../providers/dockerContainer";
 import { DockerImage } from "../providers/dockerImage";
 import { HealthGate, type GateSettings } from "../providers/healthGate";
 import { LbConfig } from "../providers/lbConfig";
-import { renderRoutes, type Backend } from "../render/nginx";
+import { renderRoutes, renderState, weightsOf, type Backend } from "../render/nginx";
 
 export interface LbBackend extends Backend {
     /** The colour's container and image: a new one re-runs its gate. */
@@ -27,8 +28,10 @@ export interface LoadBalancerArgs {
     /** Host port and address to publish. */
     readonly port: number;
     readonly bindAddress: string;
-    /** The colour that gets 100 % of traffic. */
+    /** The colour being promoted (or live): it gets `traffic` percent, the other colour the rest. */
     readonly active: Color;
+    /** Percent of requests for the active colour (stack config `traffic`). */
+    readonly traffic: number;
     readonly backends: Record<Color, LbBackend>;
     readonly gate: GateSettings;
 }
@@ -64,6 +67,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
             stopTimeoutSec: 10,
             readyTimeoutSec: 30,
         }, { parent: this });
+        const weights = weightsOf(args.active, args.traffic);
         const gate = (color: Color) => new HealthGate(`${name}-gate-${color}`, {
             docker: args.docker,
             probeContainerId: container.containerId,
@@ -71,20 +75,24 @@ export class LoadBalancer extends pulumi.ComponentResource {
             host: args.backends[color].host,
             port: args.backends[color].port,
             version: args.backends[color].version,
-            live: color === args.active,
+            live: weights[color] > 0,
             guards: { containerId: args.backends[color].containerId, imageId: args.backends[color].imageId },
             settings: args.gate,
         }, { parent: this });
         this.gates = { blue: gate("blue"), green: gate("green") };
-        const content = renderRoutes({ stack: args.names.prefix, active: args.active, backends: args.backends, listenPort: LB_LISTEN_PORT });
+        const content = renderRoutes({ stack: args.names.prefix, backends: args.backends, listenPort: LB_LISTEN_PORT });
+        const versions = { blue: args.backends.blue.version, green: args.backends.green.version };
+        const state = renderState({ stack: args.names.prefix, active: args.active, traffic: args.traffic, versions });
+        const receiving = COLORS.filter((c) => weights[c] > 0);
         new LbConfig(`${name}-routes`, {
             docker: args.docker,
             containerId: container.containerId,
             content,
+            state,
             backends: Object.fromEntries(COLORS.map((c) => [c, args.backends[c].containerId])),
-            // Traffic moves only once the live colour has just passed its gate (INVARIANTS 1).
-            gates: { [args.active]: this.gates[args.active].passedAt },
-            weights: Object.fromEntries(COLORS.map((c) => [c, c === args.active ? 100 : 0])),
+            // Traffic moves only once every colour that gets a share has just passed its gate (INVARIANTS 1).
+            gates: Object.fromEntries(receiving.map((c) => [c, this.gates[c].passedAt])),
+            weights,
         }, { parent: this });
         const host = args.bindAddress === "0.0.0.0" ? "127.0.0.1" : args.bindAddress;
         this.url = `http://${host}:${args.port}`;

@@ -1,5 +1,7 @@
-// The balancer's routes (images/nginx/nginx.conf includes them). Pure, asserted as an exact string in tests.
-// Both colours always have an upstream, so switching is one line and the idle colour stays reachable for checks.
+// What the balancer runs on: the routes (images/nginx/nginx.conf includes them) and the traffic state the routes
+// read on every request (images/nginx/noteshub.js). Pure, asserted as exact strings in tests.
+// The routes hold only what changes when a container does (upstreams); which colour gets what share lives in the
+// state, so a switch or a weight change rewrites one small file and never reloads nginx (issue #6: no dropped request).
 import type { Color } from "../config";
 
 export interface Backend {
@@ -11,10 +13,42 @@ export interface Backend {
 
 export interface RoutesInput {
     readonly stack: string;
-    readonly active: Color;
     readonly backends: Record<Color, Backend>;
     /** Port nginx listens on inside its container. */
     readonly listenPort: number;
+}
+
+export interface TrafficInput {
+    readonly stack: string;
+    /** The colour being promoted (or live): it gets `traffic` percent, the other colour the rest. */
+    readonly active: Color;
+    /** Percent of requests for the active colour, 0-100. */
+    readonly traffic: number;
+    readonly versions: Record<Color, string>;
+}
+
+export interface TrafficState {
+    readonly stack: string;
+    readonly active: Color;
+    readonly traffic: number;
+    readonly weights: Record<Color, number>;
+    readonly versions: Record<Color, string>;
+}
+
+/** Each colour's share of requests. */
+export function weightsOf(active: Color, traffic: number): Record<Color, number> {
+    const other = active === "blue" ? "green" : "blue";
+    return { [active]: traffic, [other]: 100 - traffic } as Record<Color, number>;
+}
+
+export function trafficState(t: TrafficInput): TrafficState {
+    return { stack: t.stack, active: t.active, traffic: t.traffic, weights: weightsOf(t.active, t.traffic), versions: t.versions };
+}
+
+/** The state file's text: one line of JSON with fixed key order, so equal states are equal bytes. */
+export function renderState(t: TrafficInput): string {
+    const s = trafficState(t);
+    return JSON.stringify({ stack: s.stack, active: s.active, traffic: s.traffic, weights: { blue: s.weights.blue, green: s.weights.green }, versions: { blue: s.versions.blue, green: s.versions.green } }) + "\n";
 }
 
 function upstream(color: Color, b: Backend): string {
@@ -30,29 +64,39 @@ function upstream(color: Color, b: Backend): string {
 export function renderRoutes(r: RoutesInput): string {
     return [
         `# Rendered by noteshub-deploy for stack ${r.stack}; pulumi up rewrites it, do not edit.`,
-        `# Live colour: ${r.active} (${r.backends[r.active].version})`,
+        `# Which colour gets which share is not here: /etc/nginx/noteshub/state.json, read per request.`,
+        `js_path /usr/share/noteshub;`,
+        `js_import noteshub.js;`,
+        `js_set $noteshub_color noteshub.color;`,
+        `js_var $noteshub_cookie;`,
+        "",
         upstream("blue", r.backends.blue),
         "",
         upstream("green", r.backends.green),
+        "",
+        `# Where a request goes when the state can't be read: nowhere (502), never a guessed colour.`,
+        `upstream noteshub_none {`,
+        `    server 127.0.0.1:1 down;`,
+        `}`,
         "",
         `server {`,
         `    listen ${r.listenPort};`,
         `    client_max_body_size 50m;`,
         ``,
         `    location = /lb/status {`,
-        `        default_type application/json;`,
-        `        return 200 '{"stack":"${r.stack}","active":"${r.active}","version":"${r.backends[r.active].version}"}\\n';`,
+        `        js_content noteshub.status;`,
         `    }`,
         ``,
         `    location / {`,
-        `        proxy_pass http://noteshub_${r.active};`,
+        `        proxy_pass http://noteshub_$noteshub_color;`,
         `        proxy_http_version 1.1;`,
         `        proxy_set_header Connection "";`,
         `        proxy_set_header Host $host;`,
         `        proxy_set_header X-Real-IP $remote_addr;`,
         `        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`,
         `        proxy_next_upstream error timeout;`,
-        `        add_header X-NotesHub-Color ${r.active} always;`,
+        `        add_header X-NotesHub-Color $noteshub_color always;`,
+        `        add_header Set-Cookie $noteshub_cookie;`,
         `    }`,
         `}`,
         "",

@@ -53,11 +53,12 @@ describe("the NotesHub program (mocks)", () => {
         assert.equal(byName(prod.resources, "blue-container").inputs.name, "noteshub-production-blue");
     });
 
-    it("routes to the active colour, and a flip changes nothing but the routes", async () => {
+    it("routes to the active colour, and a flip changes nothing but the traffic state", async () => {
         const blue = await runProgram({ activeColor: "blue" });
         const green = await runProgram({ activeColor: "green" });
-        assert.match(byName(blue.resources, "lb-routes").inputs.content, /proxy_pass http:\/\/noteshub_blue;/);
-        assert.match(byName(green.resources, "lb-routes").inputs.content, /proxy_pass http:\/\/noteshub_green;/);
+        assert.deepEqual(JSON.parse(byName(blue.resources, "lb-routes").inputs.state).weights, { blue: 100, green: 0 });
+        assert.deepEqual(JSON.parse(byName(green.resources, "lb-routes").inputs.state).weights, { blue: 0, green: 100 });
+        assert.equal(byName(blue.resources, "lb-routes").inputs.content, byName(green.resources, "lb-routes").inputs.content, "no reload");
         const differing = blue.resources
             .filter((r) => JSON.stringify(r.inputs) !== JSON.stringify(byName(green.resources, r.name).inputs))
             .map((r) => r.name);
@@ -81,6 +82,17 @@ describe("the NotesHub program (mocks)", () => {
             smoke: [{ method: "GET", path: "/api/notes", status: 200 }, { method: "GET", path: "/health", status: 200 }],
         });
         assert.deepEqual(byName(resources, "lb-routes").inputs.gates, { blue: "passed-blue" }, "routes wait for the live colour's gate");
+    });
+
+    it("during a gradual shift both colours get a share, and the routes wait for both gates", async () => {
+        const { resources, outputs } = await runProgram({ activeColor: "green", traffic: 25 });
+        const routes = byName(resources, "lb-routes").inputs;
+        assert.deepEqual(routes.weights, { blue: 75, green: 25 });
+        assert.deepEqual(routes.gates, { blue: "passed-blue", green: "passed-green" });
+        assert.equal(byName(resources, "lb-gate-blue").inputs.live, true);
+        assert.equal(byName(resources, "lb-gate-green").inputs.live, true);
+        assert.deepEqual(outputs.traffic, { blue: 75, green: 25 });
+        assert.equal(byName(resources, "release").inputs.traffic, 25);
     });
 
     it("a version change touches only that colour", async () => {

@@ -24,6 +24,14 @@ describe("parseConfig", () => {
         assert.equal(cfg.docker.host, "unix:///var/run/docker.sock");
         assert.equal(cfg.database.name, "noteshub");
         assert.deepEqual(retainedList(cfg), ["v1.0.1", "v1.0.0", "v0.9.0"]);
+        assert.equal(cfg.traffic, 100, "all traffic to the active colour unless a shift is declared");
+        assert.equal(cfg.app.user, "noteshub");
+    });
+
+    it("takes a traffic share 0-100 (as `pulumi config set traffic 25` stores it) and names a bad one", () => {
+        assert.equal(parseConfig({ ...rawConfig(), "noteshub:traffic": "25" }, "staging").traffic, 25);
+        assert.deepEqual(problems({ traffic: 150 }), [`noteshub:traffic: must be 0-100; fix: pulumi config set --path 'traffic' '25'`]);
+        assert.deepEqual(problems({ app: { user: "root" } }), [`noteshub:app.user: must not be root (containers run unprivileged); fix: pulumi config set --path 'app.user' '<value>'`]);
     });
 
     it("names a bad activeColor with its path, the value and the fix", () => {

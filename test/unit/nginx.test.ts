@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { renderRoutes } from "../../infra/render/nginx";
+import { renderRoutes, renderState, weightsOf } from "../../infra/render/nginx";
 
 const backends = {
     blue: { host: "noteshub-staging-blue", port: 8000, version: "v1.0.0" },
@@ -8,9 +8,14 @@ const backends = {
 };
 
 describe("renderRoutes", () => {
-    it("renders both upstreams and sends all traffic to the active colour, exactly", () => {
-        assert.equal(renderRoutes({ stack: "noteshub-staging", active: "green", backends, listenPort: 8080 }), `# Rendered by noteshub-deploy for stack noteshub-staging; pulumi up rewrites it, do not edit.
-# Live colour: green (v1.0.1)
+    it("renders both upstreams and a per-request colour choice from the traffic state, exactly", () => {
+        assert.equal(renderRoutes({ stack: "noteshub-staging", backends, listenPort: 8080 }), `# Rendered by noteshub-deploy for stack noteshub-staging; pulumi up rewrites it, do not edit.
+# Which colour gets which share is not here: /etc/nginx/noteshub/state.json, read per request.
+js_path /usr/share/noteshub;
+js_import noteshub.js;
+js_set $noteshub_color noteshub.color;
+js_var $noteshub_cookie;
+
 upstream noteshub_blue {
     # blue: v1.0.0
     server noteshub-staging-blue:8000 max_fails=0;
@@ -23,38 +28,47 @@ upstream noteshub_green {
     keepalive 32;
 }
 
+# Where a request goes when the state can't be read: nowhere (502), never a guessed colour.
+upstream noteshub_none {
+    server 127.0.0.1:1 down;
+}
+
 server {
     listen 8080;
     client_max_body_size 50m;
 
     location = /lb/status {
-        default_type application/json;
-        return 200 '{"stack":"noteshub-staging","active":"green","version":"v1.0.1"}\\n';
+        js_content noteshub.status;
     }
 
     location / {
-        proxy_pass http://noteshub_green;
+        proxy_pass http://noteshub_$noteshub_color;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         proxy_set_header Host $host;
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_next_upstream error timeout;
-        add_header X-NotesHub-Color green always;
+        add_header X-NotesHub-Color $noteshub_color always;
+        add_header Set-Cookie $noteshub_cookie;
     }
 }
 `);
     });
 
-    it("differs between colours only in the live lines", () => {
-        const blue = renderRoutes({ stack: "s", active: "blue", backends, listenPort: 8080 }).split("\n");
-        const green = renderRoutes({ stack: "s", active: "green", backends, listenPort: 8080 }).split("\n");
-        const changed = blue.map((l, i) => [l, green[i]]).filter(([a, b]) => a !== b).map(([a]) => a.trim());
-        assert.deepEqual(changed, [
-            "# Live colour: blue (v1.0.0)",
-            `return 200 '{"stack":"s","active":"blue","version":"v1.0.0"}\\n';`,
-            "proxy_pass http://noteshub_blue;",
-            "add_header X-NotesHub-Color blue always;",
-        ]);
+    it("does not change with the colour or the share: moving traffic never reloads nginx", () => {
+        // Nothing about traffic is an input: the type has no such field, and the versions are the only variable part.
+        const other = renderRoutes({ stack: "noteshub-staging", backends: { ...backends, green: { ...backends.green, version: "v1.1.0" } }, listenPort: 8080 });
+        const changed = renderRoutes({ stack: "noteshub-staging", backends, listenPort: 8080 }).split("\n").filter((l, i) => l !== other.split("\n")[i]);
+        assert.deepEqual(changed, ["    # green: v1.0.1"]);
+    });
+});
+
+describe("renderState", () => {
+    it("gives the active colour its share and the other the rest, as one line of JSON with a fixed key order", () => {
+        assert.equal(renderState({ stack: "noteshub-staging", active: "green", traffic: 25, versions: { green: "v1.1.0", blue: "v1.0.0" } }),
+            '{"stack":"noteshub-staging","active":"green","traffic":25,"weights":{"blue":75,"green":25},"versions":{"blue":"v1.0.0","green":"v1.1.0"}}\n');
+        assert.deepEqual(weightsOf("blue", 100), { blue: 100, green: 0 });
+        assert.deepEqual(weightsOf("blue", 0), { blue: 0, green: 100 });
     });
 });
