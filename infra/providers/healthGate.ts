@@ -3,7 +3,8 @@
 // balancer's routes depend on the live colour's gate, so when it fails, `pulumi up` fails and traffic stays put.
 // Probes run with curl inside the balancer container, on the stack network: the same on a local or remote engine.
 import * as pulumi from "@pulumi/pulumi";
-import { connect, engineError, execIn, type DockerConnection } from "../docker/engine";
+import { connect, engineError, type DockerConnection } from "../docker/engine";
+import { probeVia } from "../health/probe";
 import { judgeHealth, judgeSmoke, Streak, type Probe, type SmokeCheck } from "../health/verdict";
 import { changedInputs } from "./diff";
 
@@ -37,6 +38,8 @@ export interface HealthGateArgs {
     readonly settings: GateSettings;
 }
 
+export type GateCheck = Pick<Inputs, "docker" | "probeContainerId" | "color" | "host" | "port" | "version" | "settings">;
+
 interface Inputs {
     docker: DockerConnection;
     probeContainerId: string;
@@ -59,19 +62,12 @@ interface Outputs extends Inputs {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function probe(inputs: Inputs, method: string, path: string, timeoutMs: number): Promise<Probe> {
-    const docker = connect(inputs.docker);
-    const marker = "\n__noteshub_status__";
-    const url = `http://${inputs.host}:${inputs.port}${path}`;
-    const secs = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
-    const r = await execIn(docker, inputs.probeContainerId, ["curl", "-sS", "-X", method, "-m", secs, "-w", `${marker}%{http_code}`, url]);
-    const i = r.stdout.lastIndexOf(marker);
-    const status = i >= 0 ? Number(r.stdout.slice(i + marker.length)) : 0;
-    return { status, body: i >= 0 ? r.stdout.slice(0, i) : r.stdout, error: status === 0 ? r.stderr.trim() || `curl exited ${r.exitCode}` : undefined };
+async function probe(inputs: GateCheck, method: string, path: string, timeoutMs: number): Promise<Probe> {
+    return probeVia(connect(inputs.docker), inputs.probeContainerId, inputs, method, path, timeoutMs);
 }
 
-async function runGate(inputs: Inputs): Promise<void> {
-    const s = inputs.settings;
+/** The gate's check itself: also run by the operator's immediate rollback before it moves traffic (cli/commands.ts). */
+export async function runGate(inputs: GateCheck, s: GateSettings = inputs.settings): Promise<void> {
     const what = `health gate: ${inputs.color} (${inputs.version}) at ${inputs.host}:${inputs.port}`;
     const deadline = Date.now() + s.timeoutSec * 1000;
     const streak = new Streak(s.successThreshold, s.failureThreshold);
@@ -105,13 +101,19 @@ async function runGate(inputs: Inputs): Promise<void> {
 }
 
 /** Runs the gate unless the only change is the colour going idle (it needs no proof to stop receiving traffic). */
+export const RECHECK_MS = 200;
+
 async function apply(olds: Outputs | undefined, news: Inputs): Promise<Outputs> {
     const changed = olds ? changedInputs(olds as never, news as never, ["passedAt", "result"]) : ["new"];
     if (olds && !news.live && changed.every((k) => k === "live")) {
         return { ...news, passedAt: olds.passedAt, result: "skipped: colour went idle" };
     }
-    await runGate(news);
-    return { ...news, passedAt: new Date().toISOString(), result: "checked" };
+    // A colour coming back into service unchanged (same container and image; an immediate rollback) is probed just as
+    // strictly, only faster: the same streak of healthy answers, RECHECK_MS apart (issue #6: rollback in seconds).
+    const comingBack = olds && news.live && changed.every((k) => k === "live");
+    const settings = comingBack ? { ...news.settings, intervalMs: Math.min(news.settings.intervalMs, RECHECK_MS) } : news.settings;
+    await runGate(news, settings);
+    return { ...news, passedAt: new Date().toISOString(), result: comingBack ? "rechecked" : "checked" };
 }
 
 export const provider = {

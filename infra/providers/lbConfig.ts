@@ -41,7 +41,7 @@ const DIR = "/etc/nginx/noteshub";
 /** Inputs whose change needs the routes rewritten and nginx reloaded; any other change is a state swap. */
 const STRUCTURAL = ["docker", "containerId", "content", "backends"];
 
-async function write(inputs: Inputs, files: Record<string, string>, command: string): Promise<void> {
+async function write(inputs: Pick<Inputs, "docker" | "containerId">, files: Record<string, string>, command: string): Promise<void> {
     const tarStream = require("tar-stream") as typeof import("tar-stream");
     const docker = connect(inputs.docker);
     const container = docker.getContainer(inputs.containerId);
@@ -64,7 +64,8 @@ async function applyAll(inputs: Inputs): Promise<void> {
     await write(inputs, { ...(inputs.state ? { "state.json.next": inputs.state } : {}), "routes.conf.next": inputs.content }, "noteshub-apply-config");
 }
 
-async function applyState(inputs: Inputs): Promise<void> {
+/** Swaps in a new traffic state, no reload (also the operator's fast path for an immediate rollback, cli/commands.ts). */
+export async function applyState(inputs: Pick<Inputs, "docker" | "containerId" | "state">): Promise<void> {
     if (inputs.state) await write(inputs, { "state.json.next": inputs.state }, "noteshub-apply-state");
 }
 

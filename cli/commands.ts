@@ -1,0 +1,183 @@
+// The commands: each reads the declared state, plans its steps (plan.ts), and runs them (run.ts).
+import { otherColor, retainedList, targetSchema } from "../infra/config";
+import { connect } from "../infra/docker/engine";
+import { namesFor } from "../infra/names";
+import { colourHealth } from "./health";
+import { PlanError, planDeploy, planEmergency, planImmediate, planRollbackTo, type Step } from "./plan";
+import { runSteps, type Reporter, type RunOutcome } from "./run";
+import { declaredOf, history, openStack, outputs, readConfig, up, writeHistoric } from "./stack";
+
+export interface Context {
+    readonly stack: Awaited<ReturnType<typeof openStack>>;
+    readonly args: string[];
+    readonly options: Record<string, string | boolean | undefined>;
+    readonly say: (text: string) => void;
+    readonly json: boolean;
+}
+
+export interface Result {
+    readonly ok: boolean;
+    readonly json: unknown;
+}
+
+interface Command {
+    /** Changes the stack: takes the stack lock. */
+    readonly changes: boolean;
+    run(ctx: Context): Promise<Result>;
+}
+
+function reporter(ctx: Context): Reporter {
+    return {
+        step: (i, n, label) => ctx.say(`step ${i}/${n}: ${label}`),
+        progress: (line) => ctx.say(`    ${line}`),
+        done: (r) => ctx.say(r.ok ? `    done in ${r.seconds.toFixed(1)} s (${r.changes})` : `    FAILED after ${r.seconds.toFixed(1)} s:\n${r.error}`),
+        note: (text) => ctx.say(text),
+    };
+}
+
+async function execute(ctx: Context, what: string, steps: Step[]): Promise<Result> {
+    const cfg = await readConfig(ctx.stack);
+    const started = Date.now();
+    ctx.say(`${what} on stack ${ctx.stack.name}: ${steps.length} step(s)`);
+    const outcome: RunOutcome = await runSteps(ctx.stack, cfg, declaredOf(cfg), steps, what, reporter(ctx), { pauseSec: Number(ctx.options.pause ?? 0) });
+    const seconds = (Date.now() - started) / 1000;
+    if (outcome.ok) ctx.say(`${what}: done in ${seconds.toFixed(1)} s`);
+    else ctx.say(`${what}: FAILED; ${outcome.restored?.ok ? `restored (${outcome.restored.label})` : `restoring failed too: ${outcome.restored?.error ?? "?"}; run noteshub status`}`);
+    return { ok: outcome.ok, json: { command: what, stack: ctx.stack.name, seconds, ...outcome } };
+}
+
+const status: Command = {
+    changes: false,
+    async run(ctx) {
+        const cfg = await readConfig(ctx.stack);
+        const out = await outputs(ctx.stack).catch(() => ({} as Record<string, unknown>));
+        const url = typeof out.url === "string" ? out.url : undefined;
+        let balancer: Record<string, any> | undefined;
+        if (url) balancer = await fetch(`${url}/lb/status`).then((r) => r.json() as Promise<Record<string, any>>).catch(() => undefined);
+        const health = await colourHealth(cfg);
+        const weights = { [cfg.activeColor]: cfg.traffic, [otherColor(cfg.activeColor)]: 100 - cfg.traffic } as Record<string, number>;
+        const inSync = balancer?.weights?.blue === weights.blue && balancer?.weights?.green === weights.green;
+        const servingOk = health.every((h) => h.healthy || weights[h.color] === 0);
+        const report = {
+            stack: ctx.stack.name, url, activeColor: cfg.activeColor, traffic: weights,
+            colours: Object.fromEntries(health.map((h) => [h.color, { version: h.version, healthy: h.healthy, reason: h.reason, share: weights[h.color] }])),
+            balancer: balancer ?? "unreachable", balancerMatchesDeclared: inSync,
+            schema: { database: out.schema, target: targetSchema(cfg) },
+            retainedVersions: cfg.retainedVersions,
+        };
+        if (!ctx.json) {
+            const lines = [
+                `stack ${ctx.stack.name}  ${url ?? "(not up)"}`,
+                `  active ${cfg.activeColor} at ${cfg.traffic} %${cfg.traffic < 100 ? ` (shift in progress; ${otherColor(cfg.activeColor)} has ${100 - cfg.traffic} %)` : ""}`,
+                ...health.map((h) => `  ${h.color.padEnd(5)}  ${h.version.padEnd(8)}  ${String(weights[h.color]).padStart(3)} %  ${h.healthy ? "healthy" : `UNHEALTHY: ${h.reason}`}`),
+                `  balancer: ${balancer ? (inSync ? "routes as declared" : `routes ${JSON.stringify(balancer.weights)}, declared ${JSON.stringify(weights)}: run pulumi up`) : "unreachable"}`,
+                `  schema: ${out.schema ?? "?"} in the database, ${targetSchema(cfg)} needed by the running versions`,
+                `  retained: ${retainedList(cfg).join(", ")} (current, previous, archived)`,
+            ];
+            process.stdout.write(lines.join("\n") + "\n");
+        }
+        return { ok: inSync && servingOk, json: report };
+    },
+};
+
+const deploy: Command = {
+    changes: true,
+    async run(ctx) {
+        const [version] = ctx.args;
+        if (!version) throw new PlanError("deploy needs a version: noteshub deploy v1.2.3");
+        const cfg = await readConfig(ctx.stack);
+        const steps = String(ctx.options.steps ?? "10,25,50,100").split(",").map(Number);
+        const schema = ctx.options.schema === undefined ? undefined : Number(ctx.options.schema);
+        if (schema !== undefined && !(Number.isInteger(schema) && schema >= 0)) throw new PlanError(`--schema must be a migration number (0 or more), got ${ctx.options.schema}`);
+        return execute(ctx, `deploy ${version}`, planDeploy(declaredOf(cfg), version, { steps, schema }));
+    },
+};
+
+const rollback: Command = {
+    changes: true,
+    async run(ctx) {
+        const cfg = await readConfig(ctx.stack);
+        const d = declaredOf(cfg);
+        if (ctx.options.emergency) {
+            const { target, steps } = planEmergency(d);
+            const docker = connect(cfg.docker);
+            const name = namesFor(cfg).of(target);
+            ctx.say(`emergency: restarting ${name} (the last known good colour)`);
+            await docker.getContainer(name).restart({ t: 5 });
+            const result = await execute(ctx, "rollback --emergency", steps);
+            if (result.ok && ctx.options["restore-data"]) ctx.say("restoring the newest migration backup is not available yet: nothing restored");
+            return result;
+        }
+        if (typeof ctx.options.to === "string") return execute(ctx, `rollback --to ${ctx.options.to}`, planRollbackTo(d, ctx.options.to));
+        return execute(ctx, "rollback", planImmediate(d));
+    },
+};
+
+interface HistoryRow {
+    position: number;
+    startTime: string;
+    seconds: number;
+    kind: string;
+    result: string;
+    activeColor?: string;
+    traffic: number;
+    blueVersion?: string;
+    greenVersion?: string;
+    message: string;
+}
+
+async function historyRows(ctx: Context): Promise<HistoryRow[]> {
+    const entries = await history(ctx.stack);
+    return entries.map((h, i) => {
+        const v = (k: string) => h.config?.[`noteshub:${k}`]?.value;
+        return {
+            position: i + 1,
+            startTime: new Date(h.startTime).toISOString(),
+            seconds: (new Date(h.endTime).getTime() - new Date(h.startTime).getTime()) / 1000,
+            kind: h.kind, result: h.result,
+            activeColor: v("activeColor"), traffic: Number(v("traffic") ?? 100),
+            blueVersion: v("blueVersion"), greenVersion: v("greenVersion"),
+            message: h.message ?? "",
+        };
+    });
+}
+
+const historyCmd: Command = {
+    changes: false,
+    async run(ctx) {
+        const rows = await historyRows(ctx);
+        if (!ctx.json) {
+            const lines = rows.map((r) => `${String(r.position).padStart(3)}  ${r.startTime}  ${r.kind.padEnd(7)} ${r.result.padEnd(9)} ${String(r.activeColor).padEnd(5)} ${String(r.traffic).padStart(3)} %  blue ${r.blueVersion}  green ${r.greenVersion}  ${r.message}`);
+            process.stdout.write(`  #  started                   kind    result    live  share  versions  message\n${lines.join("\n")}\n`);
+        }
+        return { ok: true, json: rows };
+    },
+};
+
+const revert: Command = {
+    changes: true,
+    async run(ctx) {
+        const position = Number(ctx.args[0]);
+        const entries = await history(ctx.stack);
+        if (!Number.isInteger(position) || position < 1 || position > entries.length) {
+            throw new PlanError(`revert needs an update's position from noteshub history (1 = newest, up to ${entries.length}), got ${JSON.stringify(ctx.args[0] ?? "")}`);
+        }
+        const entry = entries[position - 1];
+        if (entry.kind !== "update") throw new PlanError(`update ${position} is a ${entry.kind}, not an update; pick an update from noteshub history`);
+        ctx.say(`revert to update ${position} (${new Date(entry.startTime).toISOString()}, ${entry.result})`);
+        const started = Date.now();
+        const kept = await writeHistoric(ctx.stack, entry.config as never);
+        if (kept.length) ctx.say(`kept as they are now (they hold secrets): ${kept.join(", ")}`);
+        const cfg = await readConfig(ctx.stack); // the reverted config must parse, or nothing runs
+        try {
+            const r = await up(ctx.stack, `noteshub revert ${position}`, (l) => /\(\d+s\)/.test(l) && ctx.say(`    ${l.trim()}`));
+            ctx.say(`revert: done in ${((Date.now() - started) / 1000).toFixed(1)} s (${r.summary})`);
+            return { ok: true, json: { ok: true, command: `revert ${position}`, declared: declaredOf(cfg), seconds: (Date.now() - started) / 1000 } };
+        } catch (err) {
+            throw new Error(`revert to update ${position}: pulumi up failed; the config now declares that update (see git diff Pulumi.${ctx.stack.name}.yaml): ${(err as Error).message}`);
+        }
+    },
+};
+
+export const commands = { status, deploy, rollback, history: historyCmd, revert } satisfies Record<string, Command>;
+

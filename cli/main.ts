@@ -1,0 +1,86 @@
+// noteshub: the operator's commands (issue #6), replacing the runbook's shell scripts. Every command declares its
+// steps in stack config and runs `pulumi up` (Automation API), so `pulumi stack history` records each one.
+//   noteshub status | deploy <version> | rollback [--to <version> | --emergency] | history | revert <n>
+// Exit codes: 0 done; 1 the operation failed (what ran before was restored); 2 bad input (nothing changed);
+// 3 another command holds the stack.
+import { parseArgs } from "node:util";
+import { ConfigError } from "../infra/config";
+import { BusyError, lockStack } from "./lock";
+import { PlanError } from "./plan";
+import { commands, type Context } from "./commands";
+import { cleanError } from "./run";
+import { openStack } from "./stack";
+
+const USAGE = `usage: noteshub <command> [--stack <name>] [--json]
+  status                         live colour, traffic split, both colours' versions and health, schema, retained
+  deploy <version>               the idle colour gets <version>, then traffic moves 10 -> 25 -> 50 -> 100 %
+         [--steps 10,25,50,100] [--schema N] [--pause <seconds>]
+  rollback                       immediate: all traffic back to the other colour
+  rollback --to <version>        standard: that retained version gets all traffic, and the downs it needs run
+  rollback --emergency           production down: restart the last known good colour, all traffic to it
+           [--restore-data]      ... and restore the newest migration backup
+  history                        the stack's updates, newest first (position, time, result, colour, versions)
+  revert <position>              re-apply the config of that update (a position from history), then up`;
+
+export const EXIT = { ok: 0, failed: 1, badInput: 2, busy: 3 } as const;
+
+async function main(argv: string[]): Promise<number> {
+    let parsed;
+    try {
+        parsed = parseArgs({
+            args: argv,
+            allowPositionals: true,
+            options: {
+                stack: { type: "string", short: "s" },
+                json: { type: "boolean" },
+                to: { type: "string" },
+                emergency: { type: "boolean" },
+                "restore-data": { type: "boolean" },
+                steps: { type: "string" },
+                schema: { type: "string" },
+                pause: { type: "string" },
+                help: { type: "boolean", short: "h" },
+            },
+        });
+    } catch (err) {
+        process.stderr.write(`noteshub: ${(err as Error).message}\n${USAGE}\n`);
+        return EXIT.badInput;
+    }
+    const [name, ...args] = parsed.positionals;
+    const command = commands[name as keyof typeof commands];
+    if (parsed.values.help || !command) {
+        process.stderr.write(`${name && !parsed.values.help ? `noteshub: unknown command ${JSON.stringify(name)}\n` : ""}${USAGE}\n`);
+        return parsed.values.help ? EXIT.ok : EXIT.badInput;
+    }
+    const stackName = parsed.values.stack ?? process.env.NOTESHUB_STACK ?? "staging";
+    const json = parsed.values.json === true;
+    const t0 = Date.now();
+    const say = (text: string) => process.stderr.write(`[noteshub +${((Date.now() - t0) / 1000).toFixed(1)}s] ${text}\n`);
+    const line = [name, ...args, ...Object.entries(parsed.values).filter(([k]) => k !== "json" && k !== "stack").map(([k, v]) => (v === true ? `--${k}` : `--${k} ${v}`))].join(" ");
+    let lock: ReturnType<typeof lockStack> | undefined;
+    try {
+        if (command.changes) {
+            lock = lockStack(process.env.NOTESHUB_LOCK_DIR ?? `${process.env.NOTESHUB_STATE_DIR ?? `${process.env.HOME}/.noteshub-deploy/state`}/locks`, stackName, line);
+        }
+        const stack = await openStack(stackName);
+        if (lock?.tookOver) {
+            say(`an earlier \`noteshub ${lock.tookOver.command}\` (pid ${lock.tookOver.pid}) died; clearing the stack lock its pulumi up may have left`);
+            await stack.stack.cancel().catch(() => undefined);
+        }
+        const ctx: Context = { stack, args, options: parsed.values, say, json };
+        const result = await command.run(ctx);
+        if (json) process.stdout.write(JSON.stringify(result.json, null, 2) + "\n");
+        return result.ok ? EXIT.ok : EXIT.failed;
+    } catch (err) {
+        const bad = err instanceof PlanError || err instanceof ConfigError;
+        const code = err instanceof BusyError ? EXIT.busy : bad ? EXIT.badInput : EXIT.failed;
+        const message = bad || err instanceof BusyError ? (err as Error).message : cleanError(err);
+        process.stderr.write(`noteshub ${name}: ${message}${bad ? "\nNothing was changed." : ""}\n`);
+        if (json) process.stdout.write(JSON.stringify({ ok: false, command: line, error: message, exitCode: code }, null, 2) + "\n");
+        return code;
+    } finally {
+        lock?.release();
+    }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

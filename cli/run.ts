@@ -1,0 +1,105 @@
+// Runs a plan: for each step, declare it in stack config and `pulumi up`; after a traffic step, check both colours.
+// On a failure, what was declared before is written back and applied, so what is declared is what runs
+// (INVARIANTS 3) and traffic is where it was before the failed step.
+import { colourHealth } from "./health";
+import { applyChange, type Change, type Declared, type Step } from "./plan";
+import { up, writeChange, type OpenStack } from "./stack";
+import type { NotesHubConfig } from "../infra/config";
+
+export interface StepResult {
+    readonly label: string;
+    readonly ok: boolean;
+    readonly seconds: number;
+    readonly changes?: string;
+    readonly error?: string;
+}
+
+export interface RunOutcome {
+    readonly ok: boolean;
+    readonly steps: StepResult[];
+    /** When a step failed: what was restored, and whether that worked. */
+    readonly restored?: { label: string; ok: boolean; error?: string };
+}
+
+export interface Reporter {
+    step(i: number, n: number, label: string): void;
+    progress(line: string): void;
+    done(result: StepResult): void;
+    note(text: string): void;
+}
+
+/** The keys a change sets, with the values they had before it (to write back on failure). */
+function undoOf(before: Declared, c: Change): Change {
+    const undo: Record<string, unknown> = {};
+    for (const k of Object.keys(c) as (keyof Change)[]) undo[k] = before[k];
+    return undo as Change;
+}
+
+/** A line of pulumi's output worth showing as progress: a resource that finished a step. */
+const progressLine = (l: string) => /\b(created|updated|replaced|deleted|failed)\b.*\(\d+s\)/.test(l) || /error:/.test(l);
+
+export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Declared, steps: Step[], command: string, report: Reporter, opts: { pauseSec?: number } = {}): Promise<RunOutcome> {
+    const results: StepResult[] = [];
+    let current = declared; // what runs after each successful step
+    for (const [i, step] of steps.entries()) {
+        report.step(i + 1, steps.length, step.label);
+        const start = Date.now();
+        await writeChange(s, step.change);
+        try {
+            const r = await up(s, `noteshub ${command}: ${step.label}`, (l) => progressLine(l) && report.progress(l.trim()));
+            current = applyChange(current, step.change);
+            if (step.checkAfter) {
+                if (opts.pauseSec) await new Promise((res) => setTimeout(res, opts.pauseSec! * 1000));
+                const bad = (await colourHealth({ ...cfg, ...current })).filter((h) => !h.healthy);
+                if (bad.length) throw new Error(`health check after the step: ${bad.map((h) => `${h.color} (${h.version}): ${h.reason}`).join("; ")}`);
+            }
+            const result = { label: step.label, ok: true, seconds: (Date.now() - start) / 1000, changes: r.summary };
+            results.push(result);
+            report.done(result);
+        } catch (err) {
+            const result = { label: step.label, ok: false, seconds: (Date.now() - start) / 1000, error: cleanError(err) };
+            results.push(result);
+            report.done(result);
+            return { ok: false, steps: results, restored: await restore(s, declared, step, command, report) };
+        }
+    }
+    return { ok: true, steps: results };
+}
+
+/**
+ * Writes back, for what the failed step changed, the values declared before the command began, and applies them:
+ * a failed traffic step sends all traffic back to the colour that served before; a failed start puts the idle
+ * colour back on its version. Earlier steps that succeeded stay (e.g. the new version idles, for a look at it).
+ */
+async function restore(s: OpenStack, before: Declared, failed: Step, command: string, report: Reporter): Promise<RunOutcome["restored"]> {
+    const undo = undoOf(before, failed.change);
+    const label = `restore ${describe(undo)}`;
+    report.note(label);
+    try {
+        await writeChange(s, undo);
+        await up(s, `noteshub ${command}: ${label}`, (l) => progressLine(l) && report.progress(l.trim()));
+        return { label, ok: true };
+    } catch (err) {
+        return { label, ok: false, error: cleanError(err) };
+    }
+}
+
+function describe(c: Change): string {
+    return Object.entries(c).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ");
+}
+
+/** What pulumi said went wrong: its policy violations and diagnostics, without the command line and the outputs. */
+export function cleanError(err: unknown): string {
+    const text = String((err as Error)?.message ?? err);
+    const section = (start: string) => {
+        const i = text.indexOf(start);
+        if (i < 0) return "";
+        const rest = text.slice(i).split("\n");
+        const end = rest.findIndex((l, j) => j > 0 && /^\S/.test(l) && !l.startsWith(start));
+        return rest.slice(0, end < 0 ? undefined : end).join("\n").trimEnd();
+    };
+    const policies = /❌/.test(text) ? section("Policies:") : "";
+    const diagnostics = section("Diagnostics:");
+    if (policies || diagnostics) return [policies, diagnostics].filter(Boolean).join("\n");
+    return text.split("\n").filter((l) => l.trim() && !/^\s+at /.test(l)).slice(0, 30).join("\n");
+}

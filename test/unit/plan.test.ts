@@ -1,0 +1,59 @@
+// The operator commands' plans (cli/plan.ts): pure, so every rule is asserted exactly.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { PlanError, planDeploy, planEmergency, planImmediate, planRollbackTo, type Declared } from "../../cli/plan";
+
+const d: Declared = {
+    activeColor: "blue", traffic: 100, blueVersion: "v1.0.0", greenVersion: "v1.0.1",
+    retainedVersions: { current: "v1.0.1", previous: "v1.0.0", archived: "v0.9.0" },
+    schema: { "v1.0.1": 2, "v1.0.0": 1, "v0.9.0": 0 },
+};
+const STEPS = { steps: [10, 25, 50, 100] };
+
+describe("planDeploy", () => {
+    it("starts a new version on the idle colour, shifting the retained list, then moves traffic 10/25/50/100", () => {
+        assert.deepEqual(planDeploy(d, "v1.1.0", STEPS), [
+            { label: "start v1.1.0 on green (migrations, health gate; no traffic yet)", change: { retainedVersions: { current: "v1.1.0", previous: "v1.0.1", archived: "v1.0.0" }, schema: { "v1.1.0": 2, "v1.0.1": 2, "v1.0.0": 1 }, greenVersion: "v1.1.0" } },
+            { label: "green (v1.1.0) gets 10 % of traffic", change: { activeColor: "green", traffic: 10 }, checkAfter: true },
+            { label: "green (v1.1.0) gets 25 % of traffic", change: { activeColor: "green", traffic: 25 }, checkAfter: true },
+            { label: "green (v1.1.0) gets 50 % of traffic", change: { activeColor: "green", traffic: 50 }, checkAfter: true },
+            { label: "green (v1.1.0) gets 100 % of traffic", change: { activeColor: "green", traffic: 100 }, checkAfter: false },
+        ]);
+        assert.deepEqual(planDeploy(d, "v1.1.0", { steps: [100], schema: 3 })[0].change.schema, { "v1.1.0": 3, "v1.0.1": 2, "v1.0.0": 1 });
+    });
+
+    it("deploys a retained version already on the idle colour without restarting it", () => {
+        assert.deepEqual(planDeploy(d, "v1.0.1", { steps: [50, 100] }).map((s) => s.label), ["green (v1.0.1) gets 50 % of traffic", "green (v1.0.1) gets 100 % of traffic"]);
+    });
+
+    it("refuses bad input with the reason", () => {
+        const refuses = (f: () => unknown, re: RegExp) => assert.throws(f, (e: Error) => e instanceof PlanError && re.test(e.message));
+        refuses(() => planDeploy(d, "latest", STEPS), /"latest" is not a version like v1\.2\.3/);
+        refuses(() => planDeploy(d, "v1.0.0", STEPS), /v1\.0\.0 is already live on blue; nothing to deploy/);
+        refuses(() => planDeploy({ ...d, traffic: 25 }, "v1.1.0", STEPS), /a shift to blue is in progress \(25 %\)/);
+        refuses(() => planDeploy(d, "v1.1.0", { steps: [50, 25, 100] }), /traffic steps must rise/);
+        refuses(() => planDeploy({ ...d, blueVersion: "v0.9.0" }, "v1.1.0", STEPS), /the live colour blue runs v0\.9\.0, which a new version would push out/);
+        refuses(() => planDeploy(d, "v1.0.1", { ...STEPS, schema: 5 }), /retained with schema 2/);
+    });
+});
+
+describe("rollbacks", () => {
+    it("immediate: all traffic to the other colour; mid-shift, back to the colour that served", () => {
+        assert.deepEqual(planImmediate(d), [{ label: "all traffic back to green (v1.0.1)", change: { activeColor: "green", traffic: 100 } }]);
+        assert.deepEqual(planImmediate({ ...d, activeColor: "green", traffic: 25 }), [{ label: "all traffic back to blue (v1.0.0)", change: { activeColor: "blue", traffic: 100 } }]);
+        assert.throws(() => planImmediate({ ...d, greenVersion: "v1.0.0" }), /nothing to roll back to: both colours run v1\.0\.0/);
+    });
+
+    it("standard: the colour running the version gets all traffic, and the other follows when it needs a newer schema", () => {
+        assert.deepEqual(planRollbackTo({ ...d, activeColor: "green" }, "v1.0.0").map((s) => s.change), [{ activeColor: "blue", traffic: 100 }, { greenVersion: "v1.0.0" }]);
+        // Not running: started on the idle colour first; the other (v1.0.1, schema 2) then follows to v0.9.0 (schema 0).
+        assert.deepEqual(planRollbackTo({ ...d, blueVersion: "v1.0.1", activeColor: "blue" }, "v0.9.0").map((s) => s.change), [{ greenVersion: "v0.9.0" }, { activeColor: "green", traffic: 100 }, { blueVersion: "v0.9.0" }]);
+        assert.throws(() => planRollbackTo(d, "v0.1.0"), /v0\.1\.0 is not a retained version \(v1\.0\.1, v1\.0\.0, v0\.9\.0\)/);
+        assert.throws(() => planRollbackTo({ ...d, greenVersion: "v1.0.0" }, "v1.0.0"), /already gets all traffic/);
+    });
+
+    it("emergency: the colour not being promoted", () => {
+        assert.equal(planEmergency({ ...d, activeColor: "green", traffic: 10 }).target, "blue");
+        assert.deepEqual(planEmergency(d).steps[0].change, { activeColor: "green", traffic: 100 });
+    });
+});
