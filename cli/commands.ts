@@ -1,10 +1,14 @@
 // The commands: each reads the declared state, plans its steps (plan.ts), and runs them (run.ts).
-import { otherColor, retainedList, targetSchema } from "../infra/config";
+import { otherColor, retainedList, targetSchema, type NotesHubConfig } from "../infra/config";
+import { RECHECK_MS, runGate } from "../infra/providers/healthGate";
+import { applyState } from "../infra/providers/lbConfig";
+import { renderState } from "../infra/render/nginx";
 import { connect } from "../infra/docker/engine";
 import { namesFor } from "../infra/names";
 import { colourHealth } from "./health";
-import { PlanError, planDeploy, planEmergency, planImmediate, planRollbackTo, type Step } from "./plan";
-import { runSteps, type Reporter, type RunOutcome } from "./run";
+import { PlanError, planDeploy, planEmergency, planImmediate, planRollbackTo, type Declared, type Step } from "./plan";
+import { restoreNewestBackup } from "./restore";
+import { runSteps, type Reporter, type RunOptions, type RunOutcome } from "./run";
 import { declaredOf, history, openStack, outputs, readConfig, up, writeHistoric } from "./stack";
 
 export interface Context {
@@ -35,11 +39,11 @@ function reporter(ctx: Context): Reporter {
     };
 }
 
-async function execute(ctx: Context, what: string, steps: Step[]): Promise<Result> {
+async function execute(ctx: Context, what: string, steps: Step[], beforeUp?: RunOptions["beforeUp"]): Promise<Result> {
     const cfg = await readConfig(ctx.stack);
     const started = Date.now();
     ctx.say(`${what} on stack ${ctx.stack.name}: ${steps.length} step(s)`);
-    const outcome: RunOutcome = await runSteps(ctx.stack, cfg, declaredOf(cfg), steps, what, reporter(ctx), { pauseSec: Number(ctx.options.pause ?? 0) });
+    const outcome: RunOutcome = await runSteps(ctx.stack, cfg, declaredOf(cfg), steps, what, reporter(ctx), { pauseSec: Number(ctx.options.pause ?? 0), beforeUp });
     const seconds = (Date.now() - started) / 1000;
     if (outcome.ok) ctx.say(`${what}: done in ${seconds.toFixed(1)} s`);
     else ctx.say(`${what}: FAILED; ${outcome.restored?.ok ? `restored (${outcome.restored.label})` : `restoring failed too: ${outcome.restored?.error ?? "?"}; run noteshub status`}`);
@@ -93,6 +97,21 @@ const deploy: Command = {
     },
 };
 
+/**
+ * The immediate rollback's fast path (runbook: "switch traffic back", seconds): once the config declares the other
+ * colour, the balancer switches as soon as that colour passes the gate's own check (same streak, RECHECK_MS apart),
+ * with the state the program renders for that config; the `pulumi up` that follows records it and finds it in place.
+ */
+async function switchNow(ctx: Context, cfg: NotesHubConfig, after: Declared): Promise<void> {
+    const names = namesFor(cfg);
+    const target = after.activeColor;
+    const version = after[`${target}Version`];
+    const lb = await connect(cfg.docker).getContainer(names.of("lb")).inspect();
+    await runGate({ docker: cfg.docker, probeContainerId: lb.Id, color: target, host: names.of(target), port: cfg.app.port, version, settings: { ...cfg.healthGate, intervalMs: Math.min(cfg.healthGate.intervalMs, RECHECK_MS) } });
+    await applyState({ docker: cfg.docker, containerId: lb.Id, state: renderState({ stack: names.prefix, active: target, traffic: after.traffic, versions: { blue: after.blueVersion, green: after.greenVersion } }) });
+    ctx.say(`traffic is on ${target} (${version}); recording it with pulumi up`);
+}
+
 const rollback: Command = {
     changes: true,
     async run(ctx) {
@@ -105,11 +124,13 @@ const rollback: Command = {
             ctx.say(`emergency: restarting ${name} (the last known good colour)`);
             await docker.getContainer(name).restart({ t: 5 });
             const result = await execute(ctx, "rollback --emergency", steps);
-            if (result.ok && ctx.options["restore-data"]) ctx.say("restoring the newest migration backup is not available yet: nothing restored");
-            return result;
+            if (!result.ok || !ctx.options["restore-data"]) return result;
+            const restored = await restoreNewestBackup(cfg);
+            ctx.say(restored ? `restored backup ${restored.backup} (taken by migration ${restored.migration} at ${restored.createdAt}): ${restored.documents} documents` : "no migration backup to restore: the data was left as it is");
+            return { ok: true, json: { ...(result.json as object), restored: restored ?? null } };
         }
         if (typeof ctx.options.to === "string") return execute(ctx, `rollback --to ${ctx.options.to}`, planRollbackTo(d, ctx.options.to));
-        return execute(ctx, "rollback", planImmediate(d));
+        return execute(ctx, "rollback", planImmediate(d), (after) => switchNow(ctx, cfg, after));
     },
 };
 

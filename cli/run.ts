@@ -38,14 +38,27 @@ function undoOf(before: Declared, c: Change): Change {
 /** A line of pulumi's output worth showing as progress: a resource that finished a step. */
 const progressLine = (l: string) => /\b(created|updated|replaced|deleted|failed)\b.*\(\d+s\)/.test(l) || /error:/.test(l);
 
-export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Declared, steps: Step[], command: string, report: Reporter, opts: { pauseSec?: number } = {}): Promise<RunOutcome> {
+export interface RunOptions {
+    /** Seconds to wait after a traffic step before checking both colours. */
+    readonly pauseSec?: number;
+    /**
+     * Runs after a step is declared and before its `pulumi up`: the immediate rollback's fast path moves traffic here
+     * (after the same gate check), and the `up` that follows records and converges it.
+     */
+    readonly beforeUp?: (after: Declared) => Promise<void>;
+}
+
+export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Declared, steps: Step[], command: string, report: Reporter, opts: RunOptions = {}): Promise<RunOutcome> {
     const results: StepResult[] = [];
     let current = declared; // what runs after each successful step
     for (const [i, step] of steps.entries()) {
         report.step(i + 1, steps.length, step.label);
         const start = Date.now();
         await writeChange(s, step.change);
+        let movedEarly = false;
         try {
+            await opts.beforeUp?.(applyChange(current, step.change));
+            movedEarly = opts.beforeUp !== undefined;
             const r = await up(s, `noteshub ${command}: ${step.label}`, (l) => progressLine(l) && report.progress(l.trim()));
             current = applyChange(current, step.change);
             if (step.checkAfter) {
@@ -60,6 +73,11 @@ export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Decl
             const result = { label: step.label, ok: false, seconds: (Date.now() - start) / 1000, error: cleanError(err) };
             results.push(result);
             report.done(result);
+            if (movedEarly) {
+                // Traffic already moved to the colour that just passed its check, as declared: keep it there (sending it
+                // back to the colour being rolled back from would be worse); only the record is missing.
+                return { ok: false, steps: results, restored: { label: "kept: traffic is where the config declares it; run pulumi up to record it", ok: false } };
+            }
             return { ok: false, steps: results, restored: await restore(s, declared, step, command, report) };
         }
     }

@@ -10,7 +10,7 @@ dir=/etc/nginx/noteshub
 workers() { # pids of workers still accepting connections
   local p cmd
   for p in /proc/[0-9]*; do
-    cmd=$(tr -s '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    { cmd=$(tr -s '\0' ' ' <"$p/cmdline"); } 2>/dev/null || continue # a process may exit between the glob and the read
     [ "${cmd% }" = "nginx: worker process" ] && echo "${p#/proc/}"
   done
 }

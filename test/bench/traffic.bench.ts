@@ -4,7 +4,8 @@
 //    image on the same network, switching by rewriting proxy_pass and `nginx -s reload`, as often);
 // 2. throughput of our balancer vs a plain nginx proxy_pass to the same app (wrk -t2 -c50 -d10s each);
 // 3. immediate rollback wall time (`noteshub rollback`, command start to every request on the other colour) next to
-//    the raw time of the balancer's own switch (the state swap alone).
+//    the raw time of the balancer's own switch (the state swap alone);
+// 4. failed requests while the idle colour gets a new version under the same load (the one change that reloads).
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import * as lbConfig from "../../infra/providers/lbConfig";
@@ -136,6 +137,17 @@ async function main() {
         console.log(`  the balancer's own switch (state write + swap, docker exec): median ${median(raw)} ms [${raw.join(", ")}]`);
         // Leave the stack as declared (the raw switches bypassed pulumi).
         stack.up();
+
+        // 4. A new version on the idle colour under load: its upstream address changes, the one reload left.
+        const idle = (await http(`${url}/`)).body.color === "blue" ? "green" : "blue";
+        const during = startLoad(`${url}/`);
+        await sleep(1000);
+        stack.must("config", "set", `${idle}Version`, "v0.9.0");
+        const v = stack.up();
+        await sleep(1000);
+        const versionLoad = await during.stop();
+        console.log(`a version change on the idle colour (${idle} -> v0.9.0, routes rewritten, graceful reload) under the same load:`);
+        console.log(`  ${line(versionLoad)}; pulumi up ${v.ms} ms (exit ${v.code})`);
     } finally {
         stack.dispose();
     }

@@ -90,9 +90,12 @@ describe("noteshub CLI (real Automation API, pulumi, Docker, nginx, FerretDB)", 
         assert.deepEqual(s.traffic, { blue: 0, green: 100 });
     });
 
-    it("rollback (immediate): all traffic back to blue, which kept running", async () => {
+    it("rollback (immediate): all traffic back to blue, which kept running, moved as soon as blue passes its check", async () => {
         const r = await must("rollback");
-        console.log(`# immediate rollback: ${(r.ms / 1000).toFixed(1)} s wall`);
+        const moved = /\[noteshub \+([\d.]+)s\] traffic is on blue \(v1\.0\.0\); recording it with pulumi up/.exec(r.stderr);
+        assert.ok(moved, r.stderr);
+        console.log(`# immediate rollback: traffic moved at +${moved[1]} s, ${(r.ms / 1000).toFixed(1)} s wall with the record`);
+        assert.deepEqual((await must("status")).json.traffic, { blue: 100, green: 0 }, "declared, recorded and live agree");
         assert.equal((await served()).color, "blue");
         assert.equal((await served("noteshub_color=green")).color, "blue");
     });
@@ -116,9 +119,12 @@ describe("noteshub CLI (real Automation API, pulumi, Docker, nginx, FerretDB)", 
         assert.equal(configText(), before);
     });
 
-    it("rollback --emergency: restarts the other colour and sends everything to it", async () => {
-        const r = await must("rollback", "--emergency");
+    it("rollback --emergency --restore-data: restarts the other colour, sends everything to it, restores the newest backup", async () => {
+        const r = await must("rollback", "--emergency", "--restore-data");
         assert.match(r.stderr, /emergency: restarting noteshub-e2e-cli-green/);
+        // The runbook's migrations only add fields and indexes, so no step here took a backup; restoring says so.
+        assert.match(r.stderr, /no migration backup to restore: the data was left as it is/);
+        assert.equal(r.json.restored, null);
         assert.equal((await served()).color, "green");
     });
 

@@ -135,6 +135,14 @@ describe("load balancer routes and traffic state against real nginx", { timeout:
         assert.equal((await get(url, false)).body, "blue");
     });
 
+    it("keeps routing by its state across a restart of the balancer", async () => {
+        await lbConfig.provider.update("id", inputs(), inputs({ state: state("green", 100) }));
+        docker("restart", "-t", "2", lbId);
+        for (let i = 0; i < 50 && (await get(url, false).catch(() => undefined))?.status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+        assert.equal((await get(url, false)).body, "green");
+        await lbConfig.provider.update("id", inputs(), inputs({ state: state("blue", 100) }));
+    });
+
     it("without a readable state answers 502, never a guessed colour", async () => {
         docker("exec", lbId, "rm", "/etc/nginx/noteshub/state.json");
         assert.equal((await get(url, false)).status, 502);

@@ -1,0 +1,36 @@
+// Pieces of the CLI that need no stack: the error a user reads, and the command lock.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { BusyError, lockStack } from "../../cli/lock";
+import { cleanError } from "../../cli/run";
+
+const dir = mkdtempSync(join(tmpdir(), "noteshub-lock-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("cleanError", () => {
+    it("keeps pulumi's policy violations and diagnostics, drops the command line and outputs", () => {
+        const text = "Command failed with exit code 255: pulumi up --yes\nUpdating (s):\n    pulumi:pulumi:Stack s running error\n" +
+            "Policies:\n    ❌ noteshub@v0.1.0 (local: policy)\n        - [mandatory]  migrations-have-downs\n          no down\n" +
+            "Diagnostics:\n  pulumi:pulumi:Stack (s):\n    error: preview failed\nOutputs:\n    url: x\n";
+        assert.equal(cleanError(new Error(text)), "Policies:\n    ❌ noteshub@v0.1.0 (local: policy)\n        - [mandatory]  migrations-have-downs\n          no down\nDiagnostics:\n  pulumi:pulumi:Stack (s):\n    error: preview failed");
+    });
+});
+
+describe("lockStack", () => {
+    it("refuses a second command, naming the first, until the first releases", () => {
+        const first = lockStack(dir, "s1", "deploy v1.1.0");
+        assert.throws(() => lockStack(dir, "s1", "rollback"), (e: Error) => e instanceof BusyError && /stack s1 is busy: `noteshub deploy v1\.1\.0` \(pid \d+/.test(e.message));
+        first.release();
+        lockStack(dir, "s1", "rollback").release();
+    });
+
+    it("takes over the lock of a command whose process is gone, and says so", () => {
+        writeFileSync(join(dir, "s2.lock"), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), command: "deploy v2.0.0", startedAt: "then" }));
+        const l = lockStack(dir, "s2", "rollback");
+        assert.equal(l.tookOver?.command, "deploy v2.0.0");
+        l.release();
+    });
+});
