@@ -4,11 +4,12 @@ import { RECHECK_MS, runGate } from "../infra/providers/healthGate";
 import { applyState } from "../infra/providers/lbConfig";
 import { renderState } from "../infra/render/nginx";
 import { connect } from "../infra/docker/engine";
-import { namesFor } from "../infra/names";
+import { colorAddress, namesFor } from "../infra/names";
 import { colourHealth } from "./health";
 import { PlanError, planDeploy, planEmergency, planImmediate, planRollbackTo, type Declared, type Step } from "./plan";
 import { restoreNewestBackup } from "./restore";
 import { runSteps, type Reporter, type RunOptions, type RunOutcome } from "./run";
+import { readLog, type LogEntry } from "./log";
 import { declaredOf, history, openStack, outputs, readConfig, up, writeHistoric } from "./stack";
 
 export interface Context {
@@ -17,6 +18,9 @@ export interface Context {
     readonly options: Record<string, string | boolean | undefined>;
     readonly say: (text: string) => void;
     readonly json: boolean;
+    /** Appends to the deployment log (commands that change the stack). */
+    readonly log: (event: LogEntry["event"], what: string, ok: boolean, extra?: Partial<Pick<LogEntry, "why" | "seconds" | "figures" | "error">>) => void;
+    readonly logFile: string;
 }
 
 export interface Result {
@@ -34,8 +38,12 @@ function reporter(ctx: Context): Reporter {
     return {
         step: (i, n, label) => ctx.say(`step ${i}/${n}: ${label}`),
         progress: (line) => ctx.say(`    ${line}`),
-        done: (r) => ctx.say(r.ok ? `    done in ${r.seconds.toFixed(1)} s (${r.changes})` : `    FAILED after ${r.seconds.toFixed(1)} s:\n${r.error}`),
+        done: (r, after) => {
+            ctx.say(r.ok ? `    done in ${r.seconds.toFixed(1)} s (${r.changes})` : `    FAILED after ${r.seconds.toFixed(1)} s:\n${r.error}`);
+            ctx.log("step", r.label, r.ok, { seconds: r.seconds, figures: { changes: r.changes, declared: after }, error: r.error });
+        },
         note: (text) => ctx.say(text),
+        restored: (label, ok, error) => ctx.log("restore", label, ok, { why: "the step before failed: back to what ran before", error }),
     };
 }
 
@@ -43,8 +51,10 @@ async function execute(ctx: Context, what: string, steps: Step[], beforeUp?: Run
     const cfg = await readConfig(ctx.stack);
     const started = Date.now();
     ctx.say(`${what} on stack ${ctx.stack.name}: ${steps.length} step(s)`);
+    ctx.log("command-started", `${what}: ${steps.map((s) => s.label).join("; ")}`, true, { figures: { declared: declaredOf(cfg) } });
     const outcome: RunOutcome = await runSteps(ctx.stack, cfg, declaredOf(cfg), steps, what, reporter(ctx), { pauseSec: Number(ctx.options.pause ?? 0), beforeUp });
     const seconds = (Date.now() - started) / 1000;
+    ctx.log("command-finished", what, outcome.ok, { seconds, figures: { steps: outcome.steps.length, restored: outcome.restored ?? null } });
     if (outcome.ok) ctx.say(`${what}: done in ${seconds.toFixed(1)} s`);
     else ctx.say(`${what}: FAILED; ${outcome.restored?.ok ? `restored (${outcome.restored.label})` : `restoring failed too: ${outcome.restored?.error ?? "?"}; run noteshub status`}`);
     return { ok: outcome.ok, json: { command: what, stack: ctx.stack.name, seconds, ...outcome } };
@@ -107,7 +117,7 @@ async function switchNow(ctx: Context, cfg: NotesHubConfig, after: Declared): Pr
     const target = after.activeColor;
     const version = after[`${target}Version`];
     const lb = await connect(cfg.docker).getContainer(names.of("lb")).inspect();
-    await runGate({ docker: cfg.docker, probeContainerId: lb.Id, color: target, host: names.of(target), port: cfg.app.port, version, settings: { ...cfg.healthGate, intervalMs: Math.min(cfg.healthGate.intervalMs, RECHECK_MS) } });
+    await runGate({ docker: cfg.docker, probeContainerId: lb.Id, color: target, host: colorAddress(names, target), port: cfg.app.port, version, container: names.of(target), settings: { ...cfg.healthGate, intervalMs: Math.min(cfg.healthGate.intervalMs, RECHECK_MS) } });
     await applyState({ docker: cfg.docker, containerId: lb.Id, state: renderState({ stack: names.prefix, active: target, traffic: after.traffic, versions: { blue: after.blueVersion, green: after.greenVersion } }) });
     ctx.say(`traffic is on ${target} (${version}); recording it with pulumi up`);
 }
@@ -126,6 +136,7 @@ const rollback: Command = {
             const result = await execute(ctx, "rollback --emergency", steps);
             if (!result.ok || !ctx.options["restore-data"]) return result;
             const restored = await restoreNewestBackup(cfg);
+            ctx.log("step", restored ? `restored backup ${restored.backup}` : "no backup to restore", true, { why: "--restore-data: the data is at fault", figures: { restored: restored ?? null } });
             ctx.say(restored ? `restored backup ${restored.backup} (taken by migration ${restored.migration} at ${restored.createdAt}): ${restored.documents} documents` : "no migration backup to restore: the data was left as it is");
             return { ok: true, json: { ...(result.json as object), restored: restored ?? null } };
         }
@@ -187,18 +198,34 @@ const revert: Command = {
         if (entry.kind !== "update") throw new PlanError(`update ${position} is a ${entry.kind}, not an update; pick an update from noteshub history`);
         ctx.say(`revert to update ${position} (${new Date(entry.startTime).toISOString()}, ${entry.result})`);
         const started = Date.now();
+        ctx.log("command-started", `revert to update ${position} (${new Date(entry.startTime).toISOString()})`, true, { figures: { update: { position, startTime: entry.startTime, result: entry.result, message: entry.message } } });
         const kept = await writeHistoric(ctx.stack, entry.config as never);
         if (kept.length) ctx.say(`kept as they are now (they hold secrets): ${kept.join(", ")}`);
         const cfg = await readConfig(ctx.stack); // the reverted config must parse, or nothing runs
         try {
             const r = await up(ctx.stack, `noteshub revert ${position}`, (l) => /\(\d+s\)/.test(l) && ctx.say(`    ${l.trim()}`));
             ctx.say(`revert: done in ${((Date.now() - started) / 1000).toFixed(1)} s (${r.summary})`);
+            ctx.log("command-finished", `revert to update ${position}`, true, { seconds: (Date.now() - started) / 1000, figures: { changes: r.summary, declared: declaredOf(cfg) } });
             return { ok: true, json: { ok: true, command: `revert ${position}`, declared: declaredOf(cfg), seconds: (Date.now() - started) / 1000 } };
         } catch (err) {
+            ctx.log("command-finished", `revert to update ${position}`, false, { seconds: (Date.now() - started) / 1000, error: (err as Error).message.slice(0, 2000) });
             throw new Error(`revert to update ${position}: pulumi up failed; the config now declares that update (see git diff Pulumi.${ctx.stack.name}.yaml): ${(err as Error).message}`);
         }
     },
 };
 
-export const commands = { status, deploy, rollback, history: historyCmd, revert } satisfies Record<string, Command>;
+const log: Command = {
+    changes: false,
+    async run(ctx) {
+        const entries = readLog(ctx.logFile);
+        const last = Number(ctx.options.last ?? 50);
+        const shown = entries.slice(-last);
+        if (!ctx.json) {
+            process.stdout.write(shown.map((e) => `${e.time}  ${e.who}  ${e.ok ? "ok    " : "FAILED"}  ${e.event.padEnd(16)} ${e.what}${e.seconds !== undefined ? ` (${e.seconds.toFixed(1)} s)` : ""}${e.error ? `\n    ${e.error.split("\n")[0]}` : ""}`).join("\n") + (shown.length ? "\n" : `no entries in ${ctx.logFile}\n`));
+        }
+        return { ok: true, json: shown };
+    },
+};
+
+export const commands = { status, deploy, rollback, history: historyCmd, revert, log } satisfies Record<string, Command>;
 

@@ -4,7 +4,7 @@ import { COLORS, type Color } from "../infra/config";
 import { connect } from "../infra/docker/engine";
 import { probeVia } from "../infra/health/probe";
 import { judgeHealth } from "../infra/health/verdict";
-import { namesFor } from "../infra/names";
+import { colorAddress, namesFor } from "../infra/names";
 
 export interface ColourHealth {
     readonly color: Color;
@@ -19,7 +19,7 @@ export async function colourHealth(cfg: NotesHubConfig): Promise<ColourHealth[]>
     return Promise.all(COLORS.map(async (color) => {
         const version = cfg[`${color}Version`];
         try {
-            const p = await probeVia(docker, names.of("lb"), { host: names.of(color), port: cfg.app.port }, "GET", "/health", 5000);
+            const p = await probeVia(docker, names.of("lb"), { host: colorAddress(names, color), port: cfg.app.port }, "GET", "/health", 5000);
             const v = judgeHealth(p, version);
             return { color, version, healthy: v.ok, reason: v.ok ? "healthy" : v.reason };
         } catch (err) {

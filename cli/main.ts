@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "../infra/config";
 import { BusyError, lockStack } from "./lock";
+import { actor, appendLog, logFile } from "./log";
 import { PlanError } from "./plan";
 import { commands, type Context } from "./commands";
 import { cleanError } from "./run";
@@ -20,7 +21,8 @@ const USAGE = `usage: noteshub <command> [--stack <name>] [--json]
   rollback --emergency           production down: restart the last known good colour, all traffic to it
            [--restore-data]      ... and restore the newest migration backup
   history                        the stack's updates, newest first (position, time, result, colour, versions)
-  revert <position>              re-apply the config of that update (a position from history), then up`;
+  revert <position>              re-apply the config of that update (a position from history), then up
+  log [--last N]                 the deployment log: every command, step and restore (who, what, why, figures)`;
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2, busy: 3 } as const;
 
@@ -39,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
                 steps: { type: "string" },
                 schema: { type: "string" },
                 pause: { type: "string" },
+                last: { type: "string" },
                 help: { type: "boolean", short: "h" },
             },
         });
@@ -58,16 +61,21 @@ async function main(argv: string[]): Promise<number> {
     const say = (text: string) => process.stderr.write(`[noteshub +${((Date.now() - t0) / 1000).toFixed(1)}s] ${text}\n`);
     const line = [name, ...args, ...Object.entries(parsed.values).filter(([k]) => k !== "json" && k !== "stack").map(([k, v]) => (v === true ? `--${k}` : `--${k} ${v}`))].join(" ");
     let lock: ReturnType<typeof lockStack> | undefined;
+    const stateDir = process.env.NOTESHUB_STATE_DIR ?? `${process.env.HOME}/.noteshub-deploy/state`;
+    const file = logFile(stateDir, stackName);
+    const log: Context["log"] = (event, what, ok, extra = {}) => {
+        if (command.changes) appendLog(file, { stack: stackName, who: actor(), command: line, event, what, why: extra.why ?? `operator command: noteshub ${line}`, ok, ...extra });
+    };
     try {
         if (command.changes) {
-            lock = lockStack(process.env.NOTESHUB_LOCK_DIR ?? `${process.env.NOTESHUB_STATE_DIR ?? `${process.env.HOME}/.noteshub-deploy/state`}/locks`, stackName, line);
+            lock = lockStack(process.env.NOTESHUB_LOCK_DIR ?? `${stateDir}/locks`, stackName, line);
         }
         const stack = await openStack(stackName);
         if (lock?.tookOver) {
             say(`an earlier \`noteshub ${lock.tookOver.command}\` (pid ${lock.tookOver.pid}) died; clearing the stack lock its pulumi up may have left`);
             await stack.stack.cancel().catch(() => undefined);
         }
-        const ctx: Context = { stack, args, options: parsed.values, say, json };
+        const ctx: Context = { stack, args, options: parsed.values, say, json, log, logFile: file };
         const result = await command.run(ctx);
         if (json) process.stdout.write(JSON.stringify(result.json, null, 2) + "\n");
         return result.ok ? EXIT.ok : EXIT.failed;

@@ -24,8 +24,9 @@ export interface RunOutcome {
 export interface Reporter {
     step(i: number, n: number, label: string): void;
     progress(line: string): void;
-    done(result: StepResult): void;
+    done(result: StepResult, declared: Declared): void;
     note(text: string): void;
+    restored(label: string, ok: boolean, error?: string): void;
 }
 
 /** The keys a change sets, with the values they had before it (to write back on failure). */
@@ -68,11 +69,11 @@ export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Decl
             }
             const result = { label: step.label, ok: true, seconds: (Date.now() - start) / 1000, changes: r.summary };
             results.push(result);
-            report.done(result);
+            report.done(result, current);
         } catch (err) {
             const result = { label: step.label, ok: false, seconds: (Date.now() - start) / 1000, error: cleanError(err) };
             results.push(result);
-            report.done(result);
+            report.done(result, applyChange(current, step.change));
             if (movedEarly) {
                 // Traffic already moved to the colour that just passed its check, as declared: keep it there (sending it
                 // back to the colour being rolled back from would be worse); only the record is missing.
@@ -96,8 +97,10 @@ async function restore(s: OpenStack, before: Declared, failed: Step, command: st
     try {
         await writeChange(s, undo);
         await up(s, `noteshub ${command}: ${label}`, (l) => progressLine(l) && report.progress(l.trim()));
+        report.restored(label, true);
         return { label, ok: true };
     } catch (err) {
+        report.restored(label, false, cleanError(err));
         return { label, ok: false, error: cleanError(err) };
     }
 }

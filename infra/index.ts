@@ -63,12 +63,21 @@ const images = new AppImages("app-images", {
     buildContext: cfg.app.build,
 });
 
+// The balancer first: each colour's address holder runs its image.
+const lb = new LoadBalancer("lb", {
+    docker, names,
+    network: network.name,
+    port: cfg.loadBalancer.port,
+    bindAddress: cfg.loadBalancer.bindAddress,
+});
+
 const colors = Object.fromEntries(COLORS.map((color) => {
     const version = cfg[`${color}Version`];
     return [color, new AppColor(color, {
         docker, names, color, version,
         previousVersion: previousVersionOf(cfg, version),
         image: images.byVersion[version],
+        addressImage: lb.image,
         network: network.name,
         uploadsVolume: uploads.name,
         mongoUri: database.uri,
@@ -78,12 +87,11 @@ const colors = Object.fromEntries(COLORS.map((color) => {
     }, { dependsOn: [migrations] })];
 })) as Record<Color, AppColor>;
 
-const backend = (c: AppColor) => ({ host: c.host, port: c.port, version: c.version, containerId: c.containerId, imageId: images.byVersion[c.version].imageId });
-const lb = new LoadBalancer("lb", {
-    docker, names,
-    network: network.name,
-    port: cfg.loadBalancer.port,
-    bindAddress: cfg.loadBalancer.bindAddress,
+const backend = (c: AppColor) => ({
+    host: c.host, port: c.port, version: c.version, containerId: c.containerId, imageId: images.byVersion[c.version].imageId,
+    addressId: c.addressId, appContainer: c.appContainer,
+});
+lb.route({
     active: cfg.activeColor,
     traffic: cfg.traffic,
     backends: { blue: backend(colors.blue), green: backend(colors.green) },

@@ -22,5 +22,8 @@ export function namesFor(cfg: Pick<NotesHubConfig, "project" | "stack">): Names 
     };
 }
 
+/** A colour's name on the stack network: its address holder's (components/appColor.ts). */
+export const colorAddress = (names: Names, color: string): string => names.of(`${color}-addr`);
+
 /** Hardening every app and balancer container gets (no new privileges, no Linux capabilities). */
 export const HARDENED = { securityOpt: ["no-new-privileges:true"], capDrop: ["ALL"], capAdd: [] as string[] };

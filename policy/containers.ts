@@ -1,9 +1,10 @@
-// Containers are hardened (runbook "Security"): none privileged; the app and the balancer run as a non-root user,
-// with no-new-privileges and every Linux capability dropped (neither needs one: the balancer listens on 8080).
+// Containers are hardened (runbook "Security"): none privileged; the app, the balancer and the colours' address
+// holders run as a non-root user, with no-new-privileges and every Linux capability dropped (none needs one: the
+// balancer listens on 8080).
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { roleOf, type ContainerProps } from "./resources";
 
-const UNPRIVILEGED_ROLES = ["app", "load-balancer"];
+const UNPRIVILEGED_ROLES = ["app", "load-balancer", "address"];
 const isRoot = (user: string | undefined) => !user || /^(root|0)(:|$)/.test(user);
 
 export function hardeningProblems(role: string, c: ContainerProps): string[] {

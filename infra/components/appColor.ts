@@ -1,10 +1,13 @@
-// One colour of the app (runbook "Blue-Green Deployment"): a container at its version, on the stack's network,
-// sharing the uploads volume with the other colour. It does not know whether it is live: that is routing's
-// business, so a colour flip never touches it (INVARIANTS 4).
+// One colour of the app (runbook "Blue-Green Deployment"): a container at its version, sharing the uploads volume
+// with the other colour. It does not know whether it is live: that is routing's business, so a colour flip never
+// touches it (INVARIANTS 4).
+// Its address on the stack network belongs to a small long-lived holder container (`<stack>-<colour>-addr`, the
+// pod "pause" pattern): the app container joins the holder's network namespace, so a new version keeps the
+// colour's address, the balancer's upstreams stay valid, and a deploy never reloads nginx (issue #6).
 import * as pulumi from "@pulumi/pulumi";
 import type { Color } from "../config";
 import type { DockerConnection } from "../docker/engine";
-import { HARDENED, type Names } from "../names";
+import { colorAddress, HARDENED, type Names } from "../names";
 import { DockerContainer } from "../providers/dockerContainer";
 import type { AppImage } from "./appImages";
 
@@ -17,6 +20,8 @@ export interface AppColorArgs {
     /** The retained version before it; PREVIOUS_VERSION in the container, as in the runbook. */
     readonly previousVersion: string;
     readonly image: AppImage;
+    /** Image the address holder runs (the balancer's: present wherever the stack runs, changes rarely). */
+    readonly addressImage: { readonly ref: string; readonly imageId: pulumi.Input<string> };
     readonly network: pulumi.Input<string>;
     /** Uploads volume, mounted at /app/uploads in both colours. */
     readonly uploadsVolume: pulumi.Input<string>;
@@ -36,21 +41,46 @@ export interface AppColorArgs {
 const bare = (v: string) => v.replace(/^v/, "");
 
 export class AppColor extends pulumi.ComponentResource {
-    /** Container name on the stack network. */
+    /** The colour's name on the stack network (its address holder). */
     readonly host: string;
+    /** The app container's name. */
+    readonly appContainer: string;
+    /** The address holder's container id: only a new one moves the colour's address. */
+    readonly addressId: pulumi.Output<string>;
     readonly port: number;
     readonly version: string;
     readonly containerId: pulumi.Output<string>;
 
     constructor(name: string, args: AppColorArgs, opts?: pulumi.ComponentResourceOptions) {
         super("noteshub:app:Color", name, {}, opts);
-        this.host = args.names.of(args.color);
+        this.host = colorAddress(args.names, args.color);
+        this.appContainer = args.names.of(args.color);
         this.port = args.port ?? 8000;
         this.version = args.version;
-        const container = new DockerContainer(`${name}-container`, {
+        const holder = new DockerContainer(`${name}-address`, {
             docker: args.docker,
             owner: args.names.owner,
             name: this.host,
+            image: args.addressImage.ref,
+            imageId: args.addressImage.imageId,
+            command: ["sleep", "infinity"],
+            env: {},
+            network: args.network,
+            aliases: [],
+            ports: [],
+            mounts: [],
+            labels: { ...args.names.labels, "io.noteshub.role": "address", "io.noteshub.color": args.color },
+            user: "www-data",
+            ...HARDENED,
+            stopTimeoutSec: 2,
+            readyTimeoutSec: 30,
+            waitFor: "running",
+        }, { parent: this });
+        this.addressId = holder.containerId;
+        const container = new DockerContainer(`${name}-container`, {
+            docker: args.docker,
+            owner: args.names.owner,
+            name: this.appContainer,
             image: args.image.ref,
             imageId: args.image.imageId,
             env: pulumi.output(args.mongoUri).apply((uri) => ({
@@ -62,7 +92,7 @@ export class AppColor extends pulumi.ComponentResource {
                 UPLOADS_DIR: "/app/uploads",
                 MONGODB_URI: uri,
             })),
-            network: args.network,
+            network: pulumi.interpolate`container:${holder.containerId}`,
             aliases: [],
             ports: [],
             mounts: [{ volume: args.uploadsVolume, target: "/app/uploads" }],
@@ -75,6 +105,6 @@ export class AppColor extends pulumi.ComponentResource {
             waitFor: "running",
         }, { parent: this, dependsOn: opts?.dependsOn }); // e.g. the migrations its version needs
         this.containerId = container.containerId;
-        this.registerOutputs({ host: this.host, version: this.version, containerId: this.containerId });
+        this.registerOutputs({ host: this.host, version: this.version, containerId: this.containerId, addressId: this.addressId });
     }
 }

@@ -31,6 +31,8 @@ export interface HealthGateArgs {
     readonly port: number;
     /** The version the colour must report. */
     readonly version: string;
+    /** The app container's name, for the "look at its logs" advice (default: host). */
+    readonly container?: string;
     /** Whether the colour receives traffic after this update; becoming live re-runs the gate. */
     readonly live: boolean;
     /** What the gate guards: a new container or image re-runs it. */
@@ -38,7 +40,7 @@ export interface HealthGateArgs {
     readonly settings: GateSettings;
 }
 
-export type GateCheck = Pick<Inputs, "docker" | "probeContainerId" | "color" | "host" | "port" | "version" | "settings">;
+export type GateCheck = Pick<Inputs, "docker" | "probeContainerId" | "color" | "host" | "port" | "version" | "settings" | "container">;
 
 interface Inputs {
     docker: DockerConnection;
@@ -47,6 +49,7 @@ interface Inputs {
     host: string;
     port: number;
     version: string;
+    container?: string;
     live: boolean;
     guards: Record<string, string>;
     settings: GateSettings;
@@ -87,7 +90,7 @@ export async function runGate(inputs: GateCheck, s: GateSettings = inputs.settin
         if (state === "pass") break;
         if (state === "fail" || Date.now() > deadline) {
             const why = state === "fail" ? `${s.failureThreshold} failed checks in a row` : `not ${s.successThreshold} healthy answers in a row within ${s.timeoutSec}s`;
-            throw new Error(`${what}: GET /health failed (${why}, ${answers} probes). Last answer: ${verdict.reason}; body: ${p.body.slice(0, 300)}\n  -> traffic was not moved. Check the colour's logs (docker logs ${inputs.host}), fix or roll back its version, then run pulumi up again.${firstBad ? ` [failing since ${firstBad}]` : ""}`);
+            throw new Error(`${what}: GET /health failed (${why}, ${answers} probes). Last answer: ${verdict.reason}; body: ${p.body.slice(0, 300)}\n  -> traffic was not moved. Check the colour's logs (docker logs ${inputs.container ?? inputs.host}), fix or roll back its version, then run pulumi up again.${firstBad ? ` [failing since ${firstBad}]` : ""}`);
         }
         await sleep(s.intervalMs);
     }
@@ -95,7 +98,7 @@ export async function runGate(inputs: GateCheck, s: GateSettings = inputs.settin
         const p = await probe(inputs, check.method, check.path, 10_000);
         const v = judgeSmoke(p, check);
         if (!v.ok) {
-            throw new Error(`${what}: smoke check ${check.method} ${check.path} failed: ${v.reason}\n  -> traffic was not moved. Check the colour's logs (docker logs ${inputs.host}), fix or roll back its version, then run pulumi up again.`);
+            throw new Error(`${what}: smoke check ${check.method} ${check.path} failed: ${v.reason}\n  -> traffic was not moved. Check the colour's logs (docker logs ${inputs.container ?? inputs.host}), fix or roll back its version, then run pulumi up again.`);
         }
     }
 }

@@ -35,6 +35,7 @@ export interface ContainerSpec {
     readonly env: Record<string, string>;
     readonly command?: string[];
     readonly user?: string;
+    /** The network to attach to, or "container:<id>" to share that container's network namespace (its address). */
     readonly network: string;
     readonly aliases: string[];
     readonly ports: PortBinding[];
@@ -77,6 +78,13 @@ export function containerCreateOptions(s: ContainerSpec): Dockerode.ContainerCre
         },
         NetworkingConfig: { EndpointsConfig: { [s.network]: { Aliases: s.aliases } } },
     };
+    // "container:<id>": join another container's network namespace (its address); nothing to attach or publish.
+    if (s.network.startsWith("container:")) {
+        if (s.ports.length || s.aliases.length) throw new Error(`container ${s.name}: a container in another's network (${s.network}) can't publish ports or take aliases`);
+        delete opts.NetworkingConfig;
+        delete opts.ExposedPorts;
+        delete opts.HostConfig!.PortBindings;
+    }
     if (s.command) opts.Cmd = s.command;
     if (s.user) opts.User = s.user;
     if (s.healthcheck) {

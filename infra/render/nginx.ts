@@ -51,10 +51,11 @@ export function renderState(t: TrafficInput): string {
     return JSON.stringify({ stack: s.stack, active: s.active, traffic: s.traffic, weights: { blue: s.weights.blue, green: s.weights.green }, versions: { blue: s.versions.blue, green: s.versions.green } }) + "\n";
 }
 
+// No version here: a new version keeps its colour's address (components/appColor.ts), so the routes, and nginx,
+// stay as they are; the versions live in the traffic state.
 function upstream(color: Color, b: Backend): string {
     return [
         `upstream noteshub_${color} {`,
-        `    # ${color}: ${b.version}`,
         `    server ${b.host}:${b.port} max_fails=0;`,
         `    keepalive 32;`,
         `}`,

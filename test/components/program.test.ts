@@ -7,7 +7,7 @@ describe("the NotesHub program (mocks)", () => {
     it("declares network, volumes, database, three images, two colours and the balancer with stack-scoped names", async () => {
         const { resources, outputs } = await runProgram();
         const containers = resources.filter((r) => r.type === "pulumi-nodejs:dynamic/docker:Container").map((r) => r.inputs.name).sort();
-        assert.deepEqual(containers, ["noteshub-staging-blue", "noteshub-staging-db", "noteshub-staging-green", "noteshub-staging-lb"]);
+        assert.deepEqual(containers, ["noteshub-staging-blue", "noteshub-staging-blue-addr", "noteshub-staging-db", "noteshub-staging-green", "noteshub-staging-green-addr", "noteshub-staging-lb"]);
         assert.equal(byName(resources, "network").inputs.name, "noteshub-staging-net");
         assert.equal(byName(resources, "uploads").inputs.name, "noteshub-staging-uploads");
         assert.equal(byName(resources, "database-data").inputs.name, "noteshub-staging-dbdata");
@@ -72,7 +72,8 @@ describe("the NotesHub program (mocks)", () => {
     it("puts the live colour's health gate between it and the routes", async () => {
         const { resources } = await runProgram({ healthGate: { intervalMs: 500, smoke: ["GET /api/notes", "GET /health"] } });
         const gate = byName(resources, "lb-gate-green").inputs;
-        assert.equal(gate.host, "noteshub-staging-green");
+        assert.equal(gate.host, "noteshub-staging-green-addr", "the colour's address: its holder's");
+        assert.equal(gate.container, "noteshub-staging-green", "logs are the app container's");
         assert.equal(gate.port, 8000);
         assert.equal(gate.version, "v1.0.1");
         assert.deepEqual(gate.guards, { containerId: "cid-noteshub-staging-green", imageId: "sha256:noteshub-api:v1.0.1" });
@@ -82,6 +83,15 @@ describe("the NotesHub program (mocks)", () => {
             smoke: [{ method: "GET", path: "/api/notes", status: 200 }, { method: "GET", path: "/health", status: 200 }],
         });
         assert.deepEqual(byName(resources, "lb-routes").inputs.gates, { blue: "passed-blue" }, "routes wait for the live colour's gate");
+    });
+
+    it("gives each colour an address holder the app joins, so the routes follow the holders, not the versions", async () => {
+        const { resources } = await runProgram();
+        const holder = byName(resources, "green-address").inputs;
+        assert.deepEqual([holder.name, holder.image, holder.command, holder.user, holder.network], ["noteshub-staging-green-addr", "noteshub-lb:noteshub-staging", ["sleep", "infinity"], "www-data", "noteshub-staging-net"]);
+        assert.equal(byName(resources, "green-container").inputs.network, "container:cid-noteshub-staging-green-addr");
+        assert.deepEqual(byName(resources, "lb-routes").inputs.backends, { blue: "cid-noteshub-staging-blue-addr", green: "cid-noteshub-staging-green-addr" });
+        assert.match(byName(resources, "lb-routes").inputs.content, /server noteshub-staging-green-addr:8000 max_fails=0;/);
     });
 
     it("during a gradual shift both colours get a share, and the routes wait for both gates", async () => {

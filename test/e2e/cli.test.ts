@@ -19,7 +19,7 @@ describe("noteshub CLI (real Automation API, pulumi, Docker, nginx, FerretDB)", 
     const cli = (...args: string[]): Promise<CliRun> => new Promise((resolve) => {
         const start = Date.now();
         const child = spawn("node", ["--import", "tsx", join(ROOT, "cli/main.ts"), ...args, "--stack", STACK, "--json"], {
-            cwd: ROOT, env: { ...stack.env, NOTESHUB_LOCK_DIR: join(stack.stateDir, "locks") },
+            cwd: ROOT, env: { ...stack.env, NOTESHUB_STATE_DIR: stack.stateDir, NOTESHUB_ACTOR: "e2e@ci" },
         });
         let stdout = "";
         let stderr = "";
@@ -140,5 +140,18 @@ describe("noteshub CLI (real Automation API, pulumi, Docker, nginx, FerretDB)", 
         assert.deepEqual(s.schema, { database: 2, target: 2 });
         assert.equal(s.balancerMatchesDeclared, true);
         assert.equal((await cli("revert", "999")).code, 2);
+    });
+
+    it("log: every command, step and restore with who, what, why and the figures, oldest first", async () => {
+        const entries = (await must("log", "--last", "500")).json as { who: string; command: string; event: string; what: string; why: string; ok: boolean; seconds?: number; figures?: any }[];
+        const deploy = entries.filter((e) => e.command === "deploy v1.1.0");
+        assert.deepEqual(deploy.map((e) => [e.event, e.ok]), [["command-started", true], ["step", true], ["step", true], ["step", true], ["step", true], ["step", true], ["command-finished", true]]);
+        assert.ok(deploy.every((e) => e.who === "e2e@ci" && e.why === "operator command: noteshub deploy v1.1.0"));
+        assert.equal(deploy[2].what, "green (v1.1.0) gets 10 % of traffic");
+        assert.deepEqual([deploy[2].figures.declared.activeColor, deploy[2].figures.declared.traffic], ["green", 10]);
+        assert.ok(typeof deploy[6].seconds === "number" && deploy[6].seconds > 0);
+        assert.ok(entries.some((e) => e.command === "rollback --emergency --restore-data" && e.what === "no backup to restore"));
+        assert.ok(entries.some((e) => e.event === "command-finished" && e.what.startsWith("revert to update")));
+        assert.ok(!entries.some((e) => e.command.startsWith("status")), "read-only commands are not logged");
     });
 });

@@ -37,7 +37,7 @@ describe("health gate (real pulumi, Docker, nginx, FerretDB)", { timeout: 15 * 6
 
     it("a colour whose /health fails: up fails naming colour, version, check and answer; traffic stays", async () => {
         const out = flipToSickGreen({ NOTESHUB_FAIL_HEALTH: "1" });
-        assert.match(out, /health gate: green \(v1\.0\.1\) at noteshub-e2e-gate-green:8000: GET \/health failed \(3 failed checks in a row, 3 probes\)\. Last answer: HTTP 503, status "unhealthy", checks \{"database":"ok","storage":"ok","simulated":"error: simulated failure \(drill switch\)"\}/);
+        assert.match(out, /health gate: green \(v1\.0\.1\) at noteshub-e2e-gate-green-addr:8000: GET \/health failed \(3 failed checks in a row, 3 probes\)\. Last answer: HTTP 503, status "unhealthy", checks \{"database":"ok","storage":"ok","simulated":"error: simulated failure \(drill switch\)"\}/);
         assert.match(out, /-> traffic was not moved\. Check the colour's logs \(docker logs noteshub-e2e-gate-green\)/);
         assert.equal(await liveVersion(), "v1.0.0");
     });

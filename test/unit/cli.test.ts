@@ -1,10 +1,11 @@
 // Pieces of the CLI that need no stack: the error a user reads, and the command lock.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { BusyError, lockStack } from "../../cli/lock";
+import { appendLog, logFile, readLog } from "../../cli/log";
 import { cleanError } from "../../cli/run";
 
 const dir = mkdtempSync(join(tmpdir(), "noteshub-lock-"));
@@ -32,5 +33,19 @@ describe("lockStack", () => {
         const l = lockStack(dir, "s2", "rollback");
         assert.equal(l.tookOver?.command, "deploy v2.0.0");
         l.release();
+    });
+});
+
+describe("deployment log", () => {
+    it("appends one JSON line per entry and reads them back oldest first, skipping a line a crash cut short", () => {
+        const file = logFile(dir, "s3");
+        appendLog(file, { stack: "s3", who: "ana@host", command: "rollback", event: "command-started", what: "rollback: all traffic back to blue", why: "operator command: noteshub rollback", ok: true });
+        appendFileSync(file, '{"time":"2026-11-30T');
+        appendFileSync(file, "\n");
+        appendLog(file, { stack: "s3", who: "ana@host", command: "rollback", event: "command-finished", what: "rollback", why: "operator command: noteshub rollback", ok: true, seconds: 2.5 });
+        const entries = readLog(file);
+        assert.deepEqual(entries.map((e) => [e.event, e.who, e.seconds]), [["command-started", "ana@host", undefined], ["command-finished", "ana@host", 2.5]]);
+        assert.match(entries[0].time, /^\d{4}-\d\d-\d\dT/);
+        assert.deepEqual(readLog(logFile(dir, "none")), []);
     });
 });

@@ -44,4 +44,30 @@ describe("containerCreateOptions", () => {
             Healthcheck: { Test: ["CMD", "true"], Interval: 1e9, Timeout: 2e9, Retries: 3, StartPeriod: 0 },
         });
     });
+
+    it("joins another container's network namespace without attaching or publishing anything", () => {
+        const spec = {
+            name: "noteshub-staging-blue", image: "noteshub-api:v1.0.0", imageId: "sha256:abc", env: {},
+            network: "container:0123abcd", aliases: [], ports: [], mounts: [], labels: {},
+            securityOpt: [], capDrop: ["ALL"], capAdd: [], stopTimeoutSec: 15,
+        };
+        assert.deepEqual(containerCreateOptions(spec), {
+            name: "noteshub-staging-blue",
+            Image: "noteshub-api:v1.0.0",
+            Env: [],
+            Labels: {},
+            StopTimeout: 15,
+            HostConfig: {
+                NetworkMode: "container:0123abcd",
+                Mounts: [],
+                RestartPolicy: { Name: "unless-stopped" },
+                SecurityOpt: [],
+                CapDrop: ["ALL"],
+                CapAdd: [],
+                Privileged: false,
+                Init: true,
+            },
+        });
+        assert.throws(() => containerCreateOptions({ ...spec, ports: [{ container: 1, host: 2, hostIp: "127.0.0.1" }] }), /can't publish ports or take aliases/);
+    });
 });

@@ -17,13 +17,11 @@ js_set $noteshub_color noteshub.color;
 js_var $noteshub_cookie;
 
 upstream noteshub_blue {
-    # blue: v1.0.0
     server noteshub-staging-blue:8000 max_fails=0;
     keepalive 32;
 }
 
 upstream noteshub_green {
-    # green: v1.0.1
     server noteshub-staging-green:8000 max_fails=0;
     keepalive 32;
 }
@@ -56,11 +54,10 @@ server {
 `);
     });
 
-    it("does not change with the colour or the share: moving traffic never reloads nginx", () => {
-        // Nothing about traffic is an input: the type has no such field, and the versions are the only variable part.
-        const other = renderRoutes({ stack: "noteshub-staging", backends: { ...backends, green: { ...backends.green, version: "v1.1.0" } }, listenPort: 8080 });
-        const changed = renderRoutes({ stack: "noteshub-staging", backends, listenPort: 8080 }).split("\n").filter((l, i) => l !== other.split("\n")[i]);
-        assert.deepEqual(changed, ["    # green: v1.0.1"]);
+    it("does not change with the colour, the share or a colour's version: none of them reloads nginx", () => {
+        // Traffic is not an input at all; a new version keeps its colour's address (the holder), so only that remains.
+        const newer = renderRoutes({ stack: "noteshub-staging", backends: { ...backends, green: { ...backends.green, version: "v1.1.0" } }, listenPort: 8080 });
+        assert.equal(newer, renderRoutes({ stack: "noteshub-staging", backends, listenPort: 8080 }));
     });
 });
 
