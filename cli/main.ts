@@ -10,7 +10,7 @@ import { actor, appendLog, logFile } from "./log";
 import { PlanError } from "./plan";
 import { commands, type Context } from "./commands";
 import { cleanError } from "./run";
-import { openStack } from "./stack";
+import { cancel, openStack } from "./stack";
 
 const USAGE = `usage: noteshub <command> [--stack <name>] [--json]
   status                         live colour, traffic split, both colours' versions and health, schema, retained
@@ -73,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
         const stack = await openStack(stackName);
         if (lock?.tookOver) {
             say(`an earlier \`noteshub ${lock.tookOver.command}\` (pid ${lock.tookOver.pid}) died; clearing the stack lock its pulumi up may have left`);
-            await stack.stack.cancel().catch(() => undefined);
+            await cancel(stack);
         }
         const ctx: Context = { stack, args, options: parsed.values, say, json, log, logFile: file };
         const result = await command.run(ctx);
