@@ -47,8 +47,8 @@ function reporter(ctx: Context): Reporter {
     };
 }
 
-async function execute(ctx: Context, what: string, steps: Step[], beforeUp?: RunOptions["beforeUp"]): Promise<Result> {
-    const cfg = await readConfig(ctx.stack);
+/** Runs a plan made from `cfg` (the config the caller already read: one `pulumi config` call per command). */
+async function execute(ctx: Context, cfg: NotesHubConfig, what: string, steps: Step[], beforeUp?: RunOptions["beforeUp"]): Promise<Result> {
     const started = Date.now();
     ctx.say(`${what} on stack ${ctx.stack.name}: ${steps.length} step(s)`);
     ctx.log("command-started", `${what}: ${steps.map((s) => s.label).join("; ")}`, true, { figures: { declared: declaredOf(cfg) } });
@@ -103,7 +103,7 @@ const deploy: Command = {
         const steps = String(ctx.options.steps ?? "10,25,50,100").split(",").map(Number);
         const schema = ctx.options.schema === undefined ? undefined : Number(ctx.options.schema);
         if (schema !== undefined && !(Number.isInteger(schema) && schema >= 0)) throw new PlanError(`--schema must be a migration number (0 or more), got ${ctx.options.schema}`);
-        return execute(ctx, `deploy ${version}`, planDeploy(declaredOf(cfg), version, { steps, schema }));
+        return execute(ctx, cfg, `deploy ${version}`, planDeploy(declaredOf(cfg), version, { steps, schema }));
     },
 };
 
@@ -133,15 +133,15 @@ const rollback: Command = {
             const name = namesFor(cfg).of(target);
             ctx.say(`emergency: restarting ${name} (the last known good colour)`);
             await docker.getContainer(name).restart({ t: 5 });
-            const result = await execute(ctx, "rollback --emergency", steps);
+            const result = await execute(ctx, cfg, "rollback --emergency", steps);
             if (!result.ok || !ctx.options["restore-data"]) return result;
             const restored = await restoreNewestBackup(cfg);
             ctx.log("step", restored ? `restored backup ${restored.backup}` : "no backup to restore", true, { why: "--restore-data: the data is at fault", figures: { restored: restored ?? null } });
             ctx.say(restored ? `restored backup ${restored.backup} (taken by migration ${restored.migration} at ${restored.createdAt}): ${restored.documents} documents` : "no migration backup to restore: the data was left as it is");
             return { ok: true, json: { ...(result.json as object), restored: restored ?? null } };
         }
-        if (typeof ctx.options.to === "string") return execute(ctx, `rollback --to ${ctx.options.to}`, planRollbackTo(d, ctx.options.to));
-        return execute(ctx, "rollback", planImmediate(d), (after) => switchNow(ctx, cfg, after));
+        if (typeof ctx.options.to === "string") return execute(ctx, cfg, `rollback --to ${ctx.options.to}`, planRollbackTo(d, ctx.options.to));
+        return execute(ctx, cfg, "rollback", planImmediate(d), (after) => switchNow(ctx, cfg, after));
     },
 };
 
