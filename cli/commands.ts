@@ -2,7 +2,7 @@
 import { otherColor, retainedList, targetSchema, type NotesHubConfig } from "../infra/config";
 import { RECHECK_MS, runGate } from "../infra/providers/healthGate";
 import { applyState } from "../infra/providers/lbConfig";
-import { renderState } from "../infra/render/nginx";
+import { renderState, weightsOf } from "../infra/render/nginx";
 import { connect } from "../infra/docker/engine";
 import { colorAddress, namesFor } from "../infra/names";
 import { colourHealth } from "./health";
@@ -69,7 +69,7 @@ const status: Command = {
         let balancer: Record<string, any> | undefined;
         if (url) balancer = await fetch(`${url}/lb/status`).then((r) => r.json() as Promise<Record<string, any>>).catch(() => undefined);
         const health = await colourHealth(cfg);
-        const weights = { [cfg.activeColor]: cfg.traffic, [otherColor(cfg.activeColor)]: 100 - cfg.traffic } as Record<string, number>;
+        const weights: Record<string, number> = weightsOf(cfg.activeColor, cfg.traffic);
         const inSync = balancer?.weights?.blue === weights.blue && balancer?.weights?.green === weights.green;
         const servingOk = health.every((h) => h.healthy || weights[h.color] === 0);
         const report = {

@@ -1,6 +1,5 @@
 // Each colour's health as the gate judges it (infra/health/verdict.ts), probed from inside the balancer container.
-import type { NotesHubConfig } from "../infra/config";
-import { COLORS, type Color } from "../infra/config";
+import { COLORS, type Color, type NotesHubConfig } from "../infra/config";
 import { connect } from "../infra/docker/engine";
 import { probeVia } from "../infra/health/probe";
 import { judgeHealth } from "../infra/health/verdict";

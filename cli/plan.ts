@@ -1,7 +1,7 @@
 // What each operator command declares, step by step (runbook "Deployment Flow" and "Rollback Procedures").
 // Pure: from the declared state and the request to a list of steps, each a stack-config change that one `pulumi up`
 // applies. Deploy and every kind of rollback are the same path (STYLE habit 6): declare, up, check, next step.
-import { COLORS, otherColor, type Color } from "../infra/config";
+import { COLORS, otherColor, VERSION_RE, type Color } from "../infra/config";
 
 export interface Declared {
     readonly activeColor: Color;
@@ -28,7 +28,6 @@ export class PlanError extends Error {}
 const versionOf = (d: Declared, c: Color) => (c === "blue" ? d.blueVersion : d.greenVersion);
 const versionKey = (c: Color): "blueVersion" | "greenVersion" => (c === "blue" ? "blueVersion" : "greenVersion");
 const retained = (d: Declared) => [d.retainedVersions.current, d.retainedVersions.previous, d.retainedVersions.archived];
-const VERSION_RE = /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
 
 /** The colour serving (or being promoted to serve) and the other one. */
 export function colours(d: Declared): { live: Color; idle: Color } {

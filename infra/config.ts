@@ -7,7 +7,8 @@ export const COLORS = ["blue", "green"] as const;
 export type Color = (typeof COLORS)[number];
 export const otherColor = (c: Color): Color => (c === "blue" ? "green" : "blue");
 
-const VERSION_RE = /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
+/** A version as stack config writes it: v1.2.3. */
+export const VERSION_RE = /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
 const version = z.string({ error: "required: a version like v1.2.3" }).regex(VERSION_RE, {
     error: (iss) => `must look like vX.Y.Z (e.g. v1.2.3), got ${JSON.stringify(iss.input)}`,
 });
