@@ -53,6 +53,16 @@ async function follow(docker: import("dockerode"), stream: NodeJS.ReadableStream
     );
 }
 
+/** The id the tag points at on the engine now; undefined when the tag is gone. */
+async function liveId(p: Outputs): Promise<string | undefined> {
+    try {
+        return (await connect(p.docker).getImage(p.name).inspect()).Id;
+    } catch (err) {
+        if (statusOf(err) === 404) return undefined;
+        throw engineError("inspect", `image ${p.name}`, p.docker, err);
+    }
+}
+
 async function produce(inputs: Inputs): Promise<string> {
     const docker = connect(inputs.docker);
     const target = `image ${inputs.name}`;
@@ -80,7 +90,11 @@ export const provider = {
         // Same tag: rebuild/re-pull in place; the new imageId then replaces the containers that use it.
         // Where the checkout lives is not part of the image; the content hash is.
         const strip = (p: Inputs) => ({ ...p, build: p.build && { ...p.build, contextDir: undefined } });
-        return diffInputs(strip(olds) as never, strip(news) as never, { outputs: ["imageId"], inPlace: ["build", "docker"] });
+        const d = diffInputs(strip(olds) as never, strip(news) as never, { outputs: ["imageId"], inPlace: ["build", "docker"] });
+        // Tags are engine-wide: another stack on this engine may have rebuilt or removed `<repository>:<version>`
+        // since our last up. Then build or pull again (in place), rather than fail later starting a container.
+        if (!d.changes && (await liveId(olds)) !== olds.imageId) return { ...d, changes: true };
+        return d;
     },
     async create(inputs: Inputs) {
         const imageId = await produce(inputs);
@@ -89,14 +103,10 @@ export const provider = {
     async update(_id: string, _olds: Outputs, news: Inputs) {
         return { outs: { ...news, imageId: await produce(news) } };
     },
-    async delete(_id: string, props: Outputs) {
-        // Untag; an image a container still uses stays (409) and is harmless.
-        try {
-            await connect(props.docker).getImage(props.name).remove();
-        } catch (err) {
-            if (statusOf(err) === 404 || statusOf(err) === 409) return;
-            throw engineError("remove", `image ${props.name}`, props.docker, err);
-        }
+    async delete() {
+        // The tag stays. `<repository>:<version>` is engine-wide, so every stack on this engine (staging, tests,
+        // drills) uses the same tag. Untagging on one stack's destroy broke the others. Old images are left for
+        // `docker image prune`, the same way data volumes are left.
     },
 } satisfies pulumi.dynamic.ResourceProvider;
 
