@@ -8,7 +8,10 @@ import { colorAddress, namesFor } from "../infra/names";
 import { colourHealth } from "./health";
 import { PlanError, planDeploy, planEmergency, planImmediate, planRollbackTo, type Declared, type Step } from "./plan";
 import { restoreNewestBackup } from "./restore";
-import { runSteps, type Reporter, type RunOptions, type RunOutcome } from "./run";
+import { runSteps, TriggerFired, type Reporter, type RunOptions, type RunOutcome } from "./run";
+import { Incident, notifierFor } from "./incident";
+import { Watcher, type Watched } from "./monitor/watcher";
+import { watch } from "./watch";
 import { readLog, type LogEntry } from "./log";
 import { declaredOf, history, openStack, outputs, readConfig, up, writeHistoric } from "./stack";
 
@@ -21,6 +24,8 @@ export interface Context {
     /** Appends to the deployment log (commands that change the stack). */
     readonly log: (event: LogEntry["event"], what: string, ok: boolean, extra?: Partial<Pick<LogEntry, "why" | "seconds" | "figures" | "error">>) => void;
     readonly logFile: string;
+    /** Where stack locks live (a command that acts later, like watch, takes the lock then). */
+    readonly lockDir: string;
 }
 
 export interface Result {
@@ -29,8 +34,10 @@ export interface Result {
 }
 
 interface Command {
-    /** Changes the stack: takes the stack lock. */
+    /** Changes the stack: takes the stack lock (and writes the deployment log). */
     readonly changes: boolean;
+    /** Writes the deployment log without taking the lock for its whole run (watch: only while it rolls back). */
+    readonly records?: boolean;
     run(ctx: Context): Promise<Result>;
 }
 
@@ -48,11 +55,11 @@ function reporter(ctx: Context): Reporter {
 }
 
 /** Runs a plan made from `cfg` (the config the caller already read: one `pulumi config` call per command). */
-async function execute(ctx: Context, cfg: NotesHubConfig, what: string, steps: Step[], beforeUp?: RunOptions["beforeUp"]): Promise<Result> {
+async function execute(ctx: Context, cfg: NotesHubConfig, what: string, steps: Step[], opts: Omit<RunOptions, "pauseSec" | "moveTraffic"> = {}): Promise<Result> {
     const started = Date.now();
     ctx.say(`${what} on stack ${ctx.stack.name}: ${steps.length} step(s)`);
     ctx.log("command-started", `${what}: ${steps.map((s) => s.label).join("; ")}`, true, { figures: { declared: declaredOf(cfg) } });
-    const outcome: RunOutcome = await runSteps(ctx.stack, cfg, declaredOf(cfg), steps, what, reporter(ctx), { pauseSec: Number(ctx.options.pause ?? 0), beforeUp });
+    const outcome: RunOutcome = await runSteps(ctx.stack, cfg, declaredOf(cfg), steps, what, reporter(ctx), { pauseSec: Number(ctx.options.pause ?? 0), moveTraffic: (after) => switchNow(ctx, cfg, after), ...opts });
     const seconds = (Date.now() - started) / 1000;
     ctx.log("command-finished", what, outcome.ok, { seconds, figures: { steps: outcome.steps.length, restored: outcome.restored ?? null } });
     if (outcome.ok) ctx.say(`${what}: done in ${seconds.toFixed(1)} s`);
@@ -94,6 +101,13 @@ const status: Command = {
     },
 };
 
+/** What the watcher watches for a declared state: the active colour, when it has a share. */
+export const watchedOf = (d: Declared): Watched => ({
+    live: d.traffic > 0 ? d.activeColor : undefined,
+    versions: { blue: d.blueVersion, green: d.greenVersion },
+    shares: weightsOf(d.activeColor, d.traffic),
+});
+
 const deploy: Command = {
     changes: true,
     async run(ctx) {
@@ -103,7 +117,35 @@ const deploy: Command = {
         const steps = String(ctx.options.steps ?? "10,25,50,100").split(",").map(Number);
         const schema = ctx.options.schema === undefined ? undefined : Number(ctx.options.schema);
         if (schema !== undefined && !(Number.isInteger(schema) && schema >= 0)) throw new PlanError(`--schema must be a migration number (0 or more), got ${ctx.options.schema}`);
-        return execute(ctx, cfg, `deploy ${version}`, planDeploy(declaredOf(cfg), version, { steps, schema }));
+        const plan = planDeploy(declaredOf(cfg), version, { steps, schema });
+        const notifier = notifierFor(ctx, cfg);
+        // Between traffic steps the new colour is watched (runbook: "Monitor metrics and errors"): a trigger fails
+        // the step, and the step's restore sends traffic back; the figures come from the balancer's log.
+        const watcher = new Watcher(cfg, { ...watchedOf(declaredOf(cfg)), live: undefined });
+        await watcher.start();
+        let incident: Incident | undefined;
+        const stepSec = cfg.monitoring.stepSec;
+        try {
+            const result = await execute(ctx, cfg, `deploy ${version}`, plan, {
+                bake: async (after) => {
+                    watcher.update(watchedOf(after));
+                    ctx.say(`    watching ${after.activeColor} (${after[`${after.activeColor}Version`]}) at ${after.traffic} % for ${stepSec} s; rollback triggers armed`);
+                    const f = await watcher.watchFor(stepSec * 1000);
+                    if (!f) return;
+                    const from = { color: after.activeColor, version: after[`${after.activeColor}Version`] };
+                    const back = otherColor(after.activeColor);
+                    incident = new Incident(ctx, cfg, notifier, watcher, f, from, { color: back, version: after[`${back}Version`] });
+                    incident.begin();
+                    throw new TriggerFired(f.trigger, f.reason);
+                },
+            });
+            const restored = (result.json as RunOutcome).restored;
+            incident?.end(restored?.ok === true, restored?.error);
+            return { ...result, json: { ...(result.json as object), trigger: incident ? { ...incident.firing, impact: incident.impact() } : null } };
+        } finally {
+            await watcher.stop();
+            await notifier.flush(10_000);
+        }
     },
 };
 
@@ -141,7 +183,7 @@ const rollback: Command = {
             return { ok: true, json: { ...(result.json as object), restored: restored ?? null } };
         }
         if (typeof ctx.options.to === "string") return execute(ctx, cfg, `rollback --to ${ctx.options.to}`, planRollbackTo(d, ctx.options.to));
-        return execute(ctx, cfg, "rollback", planImmediate(d), (after) => switchNow(ctx, cfg, after));
+        return execute(ctx, cfg, "rollback", planImmediate(d), { fastSteps: true });
     },
 };
 
@@ -227,5 +269,11 @@ const log: Command = {
     },
 };
 
-export const commands = { status, deploy, rollback, history: historyCmd, revert, log } satisfies Record<string, Command>;
+const watchCmd: Command = {
+    changes: false,
+    records: true,
+    run: (ctx) => watch(ctx, execute),
+};
+
+export const commands = { status, deploy, rollback, history: historyCmd, revert, log, watch: watchCmd } satisfies Record<string, Command>;
 

@@ -22,7 +22,10 @@ const USAGE = `usage: noteshub <command> [--stack <name>] [--json]
            [--restore-data]      ... and restore the newest migration backup
   history                        the stack's updates, newest first (position, time, result, colour, versions)
   revert <position>              re-apply the config of that update (a position from history), then up
-  log [--last N]                 the deployment log: every command, step and restore (who, what, why, figures)`;
+  log [--last N]                 the deployment log: every command, step, trigger and restore (who, what, why, figures)
+  watch [--for <seconds>]        watch both colours (rate, errors, p95, health, database) and roll back the live
+        [--every <seconds>]      colour when a trigger fires (monitoring.triggers); --for 0 runs until stopped
+        [--metrics-port <port>]  ... and serve the figures as Prometheus text on 127.0.0.1:<port>/metrics`;
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2, busy: 3 } as const;
 
@@ -42,6 +45,10 @@ async function main(argv: string[]): Promise<number> {
                 schema: { type: "string" },
                 pause: { type: "string" },
                 last: { type: "string" },
+                for: { type: "string" },
+                every: { type: "string" },
+                "metrics-port": { type: "string" },
+                timeline: { type: "boolean" },
                 help: { type: "boolean", short: "h" },
             },
         });
@@ -62,20 +69,21 @@ async function main(argv: string[]): Promise<number> {
     const line = [name, ...args, ...Object.entries(parsed.values).filter(([k]) => k !== "json" && k !== "stack").map(([k, v]) => (v === true ? `--${k}` : `--${k} ${v}`))].join(" ");
     let lock: ReturnType<typeof lockStack> | undefined;
     const stateDir = process.env.NOTESHUB_STATE_DIR ?? `${process.env.HOME}/.noteshub-deploy/state`;
+    const lockDir = process.env.NOTESHUB_LOCK_DIR ?? `${stateDir}/locks`;
     const file = logFile(stateDir, stackName);
     const log: Context["log"] = (event, what, ok, extra = {}) => {
-        if (command.changes) appendLog(file, { stack: stackName, who: actor(), command: line, event, what, why: extra.why ?? `operator command: noteshub ${line}`, ok, ...extra });
+        if (command.changes || ("records" in command && command.records)) appendLog(file, { stack: stackName, who: actor(), command: line, event, what, why: extra.why ?? `operator command: noteshub ${line}`, ok, ...extra });
     };
     try {
         if (command.changes) {
-            lock = lockStack(process.env.NOTESHUB_LOCK_DIR ?? `${stateDir}/locks`, stackName, line);
+            lock = lockStack(lockDir, stackName, line);
         }
         const stack = await openStack(stackName);
         if (lock?.tookOver) {
             say(`an earlier \`noteshub ${lock.tookOver.command}\` (pid ${lock.tookOver.pid}) died; clearing the stack lock its pulumi up may have left`);
             await cancel(stack);
         }
-        const ctx: Context = { stack, args, options: parsed.values, say, json, log, logFile: file };
+        const ctx: Context = { stack, args, options: parsed.values, say, json, log, logFile: file, lockDir };
         const result = await command.run(ctx);
         if (json) process.stdout.write(JSON.stringify(result.json, null, 2) + "\n");
         return result.ok ? EXIT.ok : EXIT.failed;

@@ -43,11 +43,24 @@ export interface RunOptions {
     /** Seconds to wait after a traffic step before checking both colours. */
     readonly pauseSec?: number;
     /**
-     * Runs after a step is declared and before its `pulumi up`: the immediate rollback's fast path moves traffic here
-     * (after the same gate check), and the `up` that follows records and converges it.
+     * Moves traffic as a declared state says, once the colour it goes to passes the gate's own check; the `up` that
+     * follows records and converges it. A restore that moves traffic always uses it (seconds, not a whole `up`).
      */
-    readonly beforeUp?: (after: Declared) => Promise<void>;
+    readonly moveTraffic?: (after: Declared) => Promise<void>;
+    /** Every step moves traffic with `moveTraffic` before its `up` (the immediate rollback's fast path). */
+    readonly fastSteps?: boolean;
+    /** After a traffic step and its health check: watch it; throwing (a rollback trigger fired) fails the step. */
+    readonly bake?: (after: Declared, step: Step) => Promise<void>;
 }
+
+/** A rollback trigger fired while a step was watched (cli/monitor/triggers.ts). */
+export class TriggerFired extends Error {
+    constructor(readonly trigger: string, readonly reason: string) {
+        super(`rollback trigger ${trigger}: ${reason}`);
+    }
+}
+
+const movesTraffic = (c: Change) => c.activeColor !== undefined || c.traffic !== undefined;
 
 export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Declared, steps: Step[], command: string, report: Reporter, opts: RunOptions = {}): Promise<RunOutcome> {
     const results: StepResult[] = [];
@@ -58,14 +71,17 @@ export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Decl
         await writeChange(s, step.change);
         let movedEarly = false;
         try {
-            await opts.beforeUp?.(applyChange(current, step.change));
-            movedEarly = opts.beforeUp !== undefined;
+            if (opts.fastSteps && opts.moveTraffic) {
+                await opts.moveTraffic(applyChange(current, step.change));
+                movedEarly = true;
+            }
             const r = await up(s, `noteshub ${command}: ${step.label}`, (l) => progressLine(l) && report.progress(l.trim()));
             current = applyChange(current, step.change);
             if (step.checkAfter) {
                 if (opts.pauseSec) await new Promise((res) => setTimeout(res, opts.pauseSec! * 1000));
                 const bad = (await colourHealth({ ...cfg, ...current })).filter((h) => !h.healthy);
                 if (bad.length) throw new Error(`health check after the step: ${bad.map((h) => `${h.color} (${h.version}): ${h.reason}`).join("; ")}`);
+                await opts.bake?.(current, step);
             }
             const result = { label: step.label, ok: true, seconds: (Date.now() - start) / 1000, changes: r.summary };
             results.push(result);
@@ -79,7 +95,7 @@ export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Decl
                 // back to the colour being rolled back from would be worse); only the record is missing.
                 return { ok: false, steps: results, restored: { label: "kept: traffic is where the config declares it; run pulumi up to record it", ok: false } };
             }
-            return { ok: false, steps: results, restored: await restore(s, declared, step, command, report) };
+            return { ok: false, steps: results, restored: await restore(s, declared, applyChange(current, step.change), step, command, report, opts.moveTraffic) };
         }
     }
     return { ok: true, steps: results };
@@ -90,12 +106,17 @@ export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Decl
  * a failed traffic step sends all traffic back to the colour that served before; a failed start puts the idle
  * colour back on its version. Earlier steps that succeeded stay (e.g. the new version idles, for a look at it).
  */
-async function restore(s: OpenStack, before: Declared, failed: Step, command: string, report: Reporter): Promise<RunOutcome["restored"]> {
+async function restore(s: OpenStack, before: Declared, failedState: Declared, failed: Step, command: string, report: Reporter, moveTraffic?: RunOptions["moveTraffic"]): Promise<RunOutcome["restored"]> {
     const undo = undoOf(before, failed.change);
     const label = `restore ${describe(undo)}`;
     report.note(label);
     try {
         await writeChange(s, undo);
+        if (moveTraffic && movesTraffic(undo)) {
+            // Traffic back first (a trigger may be firing: every second counts); a colour that fails the check is
+            // left to the `up` below, whose gate then fails with the reason.
+            await moveTraffic(applyChange(failedState, undo)).catch((err) => report.note(`traffic could not move early (${cleanError(err).split("\n")[0]}); pulumi up moves it`));
+        }
         await up(s, `noteshub ${command}: ${label}`, (l) => progressLine(l) && report.progress(l.trim()));
         report.restored(label, true);
         return { label, ok: true };

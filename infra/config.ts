@@ -19,6 +19,10 @@ const envMap = z.record(
     z.union([z.string(), z.number(), z.boolean()]).transform(String),
 );
 
+const seconds = z.number({ error: "must be a number of seconds" }).int("must be whole seconds").min(1, "must be at least 1 second").max(86_400);
+const millis = z.number({ error: "must be milliseconds" }).int().min(1).max(600_000);
+const percent = z.number({ error: "must be a percentage" }).min(0, "must be 0-100").max(100, "must be 0-100");
+
 const schema = z.strictObject({
     environment: z.enum(["staging", "production"], { error: 'must be "staging" or "production"' }).default("staging"),
     activeColor: z.enum(COLORS, { error: (iss) => `must be "blue" or "green", got ${JSON.stringify(iss.input)}` }),
@@ -75,6 +79,42 @@ const schema = z.strictObject({
         /** Publish the database on this loopback port of the Docker host (staging only; never in production). */
         hostPort: port.optional(),
     }, { error: "required: { password } at least" }),
+    /**
+     * What `noteshub deploy` and `noteshub watch` watch, and when they roll back on their own (runbook "Monitoring &
+     * Alerts", "Rollback Triggers"). The runbook's values are the defaults; tests and drills use seconds.
+     */
+    monitoring: z.strictObject({
+        /** The sliding window rates and p95 are reported over. */
+        windowSec: seconds.default(60),
+        /** Fewer requests than this in the window: too few to judge a rate or a p95. */
+        minRequests: z.number().int().min(1).default(10),
+        warning: z.strictObject({ errorRate: percent.default(1), p95Ms: millis.default(1000), dbQueryMs: millis.default(100) }).prefault({}),
+        critical: z.strictObject({ errorRate: percent.default(5), p95Ms: millis.default(3000), dbQueryMs: millis.default(500) }).prefault({}),
+        triggers: z.strictObject({
+            /** Roll back when the live colour's error rate stays above this for `forSec`. */
+            errorRate: z.strictObject({ percent: percent.default(10), forSec: seconds.default(300) }).prefault({}),
+            /** ... or its p95 stays above this for `forSec`. */
+            p95: z.strictObject({ ms: millis.default(5000), forSec: seconds.default(300) }).prefault({}),
+            /** ... or its /health fails this many times in a row, probed every `intervalSec`. */
+            health: z.strictObject({ failures: z.number().int().min(1).max(100).default(3), intervalSec: seconds.default(10) }).prefault({}),
+            /** ... or its /health reports the database connection failing this many times in a row. */
+            database: z.strictObject({ failures: z.number().int().min(1).max(100).default(3) }).prefault({}),
+        }).prefault({}),
+        /** How long `noteshub deploy` watches each traffic step before the next (runbook: monitor between steps). */
+        stepSec: seconds.default(60),
+        /** How long `noteshub watch` watches (runbook: 15-30 minutes after a deploy); 0 runs until stopped. */
+        watchSec: z.number().int().min(0).default(1800),
+        /** While a rollback runs, a status update this often (runbook: every 5 minutes). */
+        statusEverySec: seconds.default(300),
+    }).prefault({}),
+    /** Where rollbacks are announced (runbook "Communication Protocol"). */
+    notifications: z.strictObject({
+        /** Webhook the runbook's messages are POSTed to (Slack-style {"text"} plus the figures). Store it as a secret. */
+        webhook: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+        /** Delivery attempts per message; a failed delivery never blocks a rollback. */
+        attempts: z.number().int().min(1).max(20).default(4),
+        timeoutSec: seconds.default(5),
+    }).prefault({}),
     docker: z.strictObject({
         /** unix:///var/run/docker.sock (default), tcp://host:2376 (with tlsCertDir), or ssh://user@host. */
         host: z.string().regex(/^(unix|tcp|ssh|npipe):\/\//, "must start with unix://, tcp://, ssh:// or npipe://").default("unix:///var/run/docker.sock"),

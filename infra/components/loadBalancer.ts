@@ -80,6 +80,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
             user: "www-data",
             ...HARDENED,
             stopTimeoutSec: 10,
+            logMaxSize: "20m", // the access log: every request, read by noteshub watch (cli/monitor)
             readyTimeoutSec: 30,
         }, { parent: this });
         const host = args.bindAddress === "0.0.0.0" ? "127.0.0.1" : args.bindAddress;

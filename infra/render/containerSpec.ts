@@ -47,6 +47,11 @@ export interface ContainerSpec {
     readonly healthcheck?: Healthcheck;
     /** Seconds Docker waits after SIGTERM before SIGKILL when the container stops. */
     readonly stopTimeoutSec: number;
+    /**
+     * Keep the output in Docker's `local` log driver, rotated at this size (e.g. "20m"): for a container that logs
+     * every request (the balancer's access log, read by `noteshub watch`), so it can't fill the disk.
+     */
+    readonly logMaxSize?: string;
 }
 
 const ms = (n: number) => n * 1_000_000; // Docker wants nanoseconds
@@ -85,6 +90,7 @@ export function containerCreateOptions(s: ContainerSpec): Dockerode.ContainerCre
         delete opts.ExposedPorts;
         delete opts.HostConfig!.PortBindings;
     }
+    if (s.logMaxSize) opts.HostConfig!.LogConfig = { Type: "local", Config: { "max-size": s.logMaxSize, "max-file": "3" } };
     if (s.command) opts.Cmd = s.command;
     if (s.user) opts.User = s.user;
     if (s.healthcheck) {

@@ -43,7 +43,8 @@ describe("noteshub CLI (real Automation API, pulumi, Docker, nginx, FerretDB)", 
         purgeDockerLeftovers(STACK);
         const port = await freePort();
         url = `http://127.0.0.1:${port}`;
-        stack = new TestStack(STACK, stagingValues({ loadBalancer: { port } }));
+        // Each traffic step is watched stepSec (default 60 s, the runbook's pace); the triggers have their own suite.
+        stack = new TestStack(STACK, stagingValues({ loadBalancer: { port }, monitoring: { stepSec: 1 } }));
         stack.init({ "database.password": "e2e-password-0123" });
         const r = stack.up();
         assert.equal(r.code, 0, r.stdout + r.stderr);

@@ -16,6 +16,10 @@ js_import noteshub.js;
 js_set $noteshub_color noteshub.color;
 js_var $noteshub_cookie;
 
+# One JSON line per request on the balancer's stdout, for noteshub watch (cli/monitor): when it ended (t, epoch s),
+# the colour it went to (c), status (s), seconds nginx spent (rt), and the upstream's status and time (us, ut).
+log_format noteshub escape=json '{"t":$msec,"c":"$noteshub_routed","s":$status,"rt":$request_time,"us":"$upstream_status","ut":"$upstream_response_time"}';
+
 upstream noteshub_blue {
     server noteshub-staging-blue:8000 max_fails=0;
     keepalive 32;
@@ -36,18 +40,22 @@ server {
     client_max_body_size 50m;
 
     location = /lb/status {
+        access_log off;
         js_content noteshub.status;
     }
 
     location / {
-        proxy_pass http://noteshub_$noteshub_color;
+        # Chosen once per request (the state is read once): the colour proxied to is the colour logged.
+        set $noteshub_routed $noteshub_color;
+        access_log /dev/stdout noteshub buffer=32k flush=1s;
+        proxy_pass http://noteshub_$noteshub_routed;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         proxy_set_header Host $host;
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_next_upstream error timeout;
-        add_header X-NotesHub-Color $noteshub_color always;
+        add_header X-NotesHub-Color $noteshub_routed always;
         add_header Set-Cookie $noteshub_cookie;
     }
 }

@@ -10,9 +10,10 @@ export interface HealthReport {
     checks: Record<string, string>;
 }
 
-export async function checkHealth(db: Db, version: string, notesDir: string, simulateFailure: boolean): Promise<HealthReport> {
+export async function checkHealth(db: Db, version: string, notesDir: string, simulateFailure: boolean, simulateDatabaseLoss = false): Promise<HealthReport> {
     const report: HealthReport = { status: "healthy", version, timestamp: new Date().toISOString(), checks: {} };
     try {
+        if (simulateDatabaseLoss) throw new Error("connection lost (drill switch fail-database)");
         await db.command({ ping: 1 });
         report.checks.database = "ok";
     } catch (err) {

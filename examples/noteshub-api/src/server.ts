@@ -6,7 +6,11 @@
 //   NOTESHUB_LATENCY_MS=300    added to every /api request
 //   NOTESHUB_FLAP_HEALTH=1     /health alternates healthy and unhealthy
 //   NOTESHUB_NO_LISTEN=1       the process runs but never listens
-import { mkdirSync } from "node:fs";
+//   NOTESHUB_DRILL_DIR=/tmp/noteshub-drill   switches a drill flips at run time, while the colour serves (a file in
+//       that directory inside the container, e.g. `docker exec <colour> touch /tmp/noteshub-drill/fail-health`):
+//       fail-health      /health answers 503 while the file exists
+//       fail-database    the database check fails ("connection lost") and /api answers 503 while it exists
+import { existsSync, mkdirSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
 import { join } from "node:path";
 import { MongoClient } from "mongodb";
@@ -24,6 +28,8 @@ const on = (v: string | undefined) => v === "1" || v === "true";
 const failHealth = on(env.NOTESHUB_FAIL_HEALTH);
 const flapHealth = on(env.NOTESHUB_FLAP_HEALTH);
 let healthAnswers = 0;
+const drillDir = env.NOTESHUB_DRILL_DIR;
+const drill = (name: string) => drillDir !== undefined && existsSync(join(drillDir, name));
 
 if (!env.MONGODB_URI) {
     console.error("noteshub-api: MONGODB_URI is not set; set it to mongodb://user:password@host:27017/noteshub?authSource=admin");
@@ -49,11 +55,15 @@ const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     try {
         if (url.pathname === "/health") {
-            const report = await checkHealth(db, version, notesDir, failHealth || (flapHealth && healthAnswers++ % 2 === 1));
+            const report = await checkHealth(db, version, notesDir, failHealth || drill("fail-health") || (flapHealth && healthAnswers++ % 2 === 1), drill("fail-database"));
             return send(res, report.status === "healthy" ? 200 : 503, report);
         }
         if (url.pathname === "/api/notes" || url.pathname.startsWith("/api/notes/")) {
             if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+            if (drill("fail-database")) {
+                req.resume();
+                return send(res, 503, { error: "database connection lost (drill switch fail-database)" });
+            }
             if (errorRate > 0 && Math.random() < errorRate) {
                 req.resume();
                 return send(res, 500, { error: "simulated failure (NOTESHUB_ERROR_RATE)" });

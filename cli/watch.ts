@@ -1,0 +1,165 @@
+// noteshub watch: the runbook's "Monitor" step (watch 15-30 minutes after a deploy) as a command or a service.
+// It prints both colours' figures and levels, serves them as Prometheus text (--metrics-port), follows what the
+// balancer routes, and when a trigger fires on the live colour it rolls back the way `noteshub rollback` does
+// (stack config, fast switch, `pulumi up`), so what runs and what is declared never diverge (INVARIANTS 3).
+// One incident, one rollback: a fired trigger stays fired for that release, and a colour the watcher rolled back
+// from is never sent traffic again by the watcher (no ping-pong between two bad releases: a human decides).
+import { createServer, type Server } from "node:http";
+import { otherColor, type NotesHubConfig } from "../infra/config";
+import { execIn, connect } from "../infra/docker/engine";
+import { namesFor } from "../infra/names";
+import type { Context, Result } from "./commands";
+import { Incident, notifierFor } from "./incident";
+import { BusyError, lockStack } from "./lock";
+import { readLog } from "./log";
+import type { Notifier } from "./notify";
+import { renderPrometheus } from "./monitor/prometheus";
+import type { Snapshot } from "./monitor/snapshot";
+import type { Firing } from "./monitor/triggers";
+import { Watcher, type Watched } from "./monitor/watcher";
+import { PlanError, planImmediate } from "./plan";
+import { declaredOf, readConfig } from "./stack";
+
+export interface Execute {
+    (ctx: Context, cfg: NotesHubConfig, what: string, steps: ReturnType<typeof planImmediate>, opts: { fastSteps: boolean }): Promise<Result>;
+}
+
+/** One line per snapshot: the live colour first. */
+export function snapshotLine(s: Snapshot): string {
+    const colour = (c: "blue" | "green") => {
+        const x = s.colours[c];
+        const f = x.figures;
+        return `${c} ${x.version} ${x.share}% ${f.rate.toFixed(1)} req/s err ${f.errorRate.toFixed(1)}% (${x.levels.errorRate}) p95 ${f.p95Ms === undefined ? "-" : `${Math.round(f.p95Ms)} ms`} (${x.levels.p95}) health ${x.healthy === undefined ? "?" : x.healthy ? "ok" : "FAILING"}`;
+    };
+    const order: ("blue" | "green")[] = s.live === "green" ? ["green", "blue"] : ["blue", "green"];
+    const db = s.database;
+    return `${order.map(colour).join(" | ")} | db ${db.up ? `up, query ${db.avgQueryMs === undefined ? "-" : `${db.avgQueryMs.toFixed(1)} ms`}` : `DOWN (${db.error ?? "no answer yet"})`} (${db.level})`;
+}
+
+/** What the balancer routes by now (its state file), as the watcher's input. */
+async function routed(cfg: NotesHubConfig): Promise<Watched | undefined> {
+    const r = await execIn(connect(cfg.docker), namesFor(cfg).of("lb"), ["cat", "/etc/nginx/noteshub/state.json"]).catch(() => undefined);
+    if (!r || r.exitCode !== 0) return undefined;
+    try {
+        const st = JSON.parse(r.stdout) as { active: "blue" | "green"; traffic: number; weights: Record<"blue" | "green", number>; versions: Record<"blue" | "green", string> };
+        return { live: st.traffic > 0 ? st.active : undefined, versions: st.versions, shares: st.weights };
+    } catch {
+        return undefined;
+    }
+}
+
+/** Colours (colour@version) an automatic rollback left, from the deployment log: never sent traffic again by one. */
+function rolledBackFrom(file: string): Set<string> {
+    return new Set(readLog(file).filter((e) => e.event === "trigger" && e.ok).map((e) => String(e.figures?.rolledBackFrom ?? "")));
+}
+
+async function lockWhenFree(ctx: Context, waitSec: number) {
+    const until = Date.now() + waitSec * 1000;
+    for (;;) {
+        try {
+            return lockStack(ctx.lockDir, ctx.stack.name, `watch: automatic rollback`);
+        } catch (err) {
+            if (!(err instanceof BusyError) || Date.now() > until) throw err;
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+    }
+}
+
+export async function autoRollback(ctx: Context, execute: Execute, notifier: Notifier, watcher: Watcher, f: Firing, live: { color: "blue" | "green"; version: string }): Promise<{ ok: boolean; what: string }> {
+    const lock = await lockWhenFree(ctx, 120);
+    try {
+        const cfg = await readConfig(ctx.stack);
+        const d = declaredOf(cfg);
+        const why = `rollback trigger ${f.trigger}: ${f.reason}`;
+        const tctx: Context = { ...ctx, log: (e, w, ok, extra = {}) => ctx.log(e, w, ok, { why, ...extra }) };
+        if (d.activeColor !== live.color || d[`${live.color}Version`] !== live.version || d.traffic === 0) {
+            tctx.log("trigger", `${f.trigger} on ${live.color} (${live.version}): already rolled back (the config now declares ${d.activeColor} at ${d.traffic} %)`, true, { figures: { ...f.figures, handled: "elsewhere" } });
+            return { ok: true, what: "already handled" };
+        }
+        const back = otherColor(live.color);
+        const to = { color: back, version: d[`${back}Version`] };
+        if (rolledBackFrom(ctx.logFile).has(`${to.color}@${to.version}`)) {
+            const what = `${f.trigger} on ${live.color} (${live.version}), but ${to.color} (${to.version}) was rolled back from earlier: no automatic rollback, a human decides (noteshub rollback --to <version> or --emergency)`;
+            ctx.say(`TRIGGER ${what}`);
+            tctx.log("trigger", what, false, { figures: { ...f.figures, trigger: f.trigger } });
+            notifier.send({ kind: "rollback-failed", stack: ctx.stack.name, from: live.version, to: to.version, reason: f.reason, status: `not rolled back automatically: ${to.color} (${to.version}) was rolled back from earlier` });
+            return { ok: false, what };
+        }
+        const incident = new Incident(tctx, cfg, notifier, watcher, f, live, to);
+        incident.begin();
+        const r = await execute(tctx, cfg, `rollback (trigger ${f.trigger})`, planImmediate(d), { fastSteps: true });
+        const failed = (r.json as { steps?: { error?: string }[] }).steps?.find((s) => s.error)?.error;
+        incident.end(r.ok, failed);
+        return { ok: r.ok, what: `rolled back ${live.color} (${live.version}) to ${to.color} (${to.version})${r.ok ? "" : `: FAILED: ${failed}`}` };
+    } finally {
+        lock.release();
+    }
+}
+
+export async function watch(ctx: Context, execute: Execute): Promise<Result> {
+    let cfg = await readConfig(ctx.stack);
+    const forSec = ctx.options.for === undefined ? cfg.monitoring.watchSec : Number(ctx.options.for);
+    if (!Number.isInteger(forSec) || forSec < 0) throw new PlanError(`--for must be whole seconds (0: until stopped), got ${ctx.options.for}`);
+    const everySec = Number(ctx.options.every ?? 10);
+    if (!(everySec > 0)) throw new PlanError(`--every must be seconds, got ${ctx.options.every}`);
+    const port = ctx.options["metrics-port"] === undefined ? undefined : Number(ctx.options["metrics-port"]);
+    if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new PlanError(`--metrics-port must be a port, got ${ctx.options["metrics-port"]}`);
+    const notifier = notifierFor(ctx, cfg);
+    const started = Date.now();
+    let printed = 0;
+    const timeline: Snapshot[] = [];
+    const watcher = new Watcher(cfg, (await routed(cfg)) ?? { versions: { blue: cfg.blueVersion, green: cfg.greenVersion }, shares: { blue: 0, green: 0 } }, {
+        onSnapshot: (s) => {
+            timeline.push(s);
+            if (s.at - printed >= everySec * 1000) {
+                printed = s.at;
+                ctx.say(snapshotLine(s));
+            }
+        },
+    });
+    await watcher.start();
+    let server: Server | undefined;
+    if (port !== undefined) {
+        server = createServer((req, res) => {
+            if (req.url !== "/metrics") return void res.writeHead(404).end("see /metrics\n");
+            res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(renderPrometheus(watcher.last ?? watcher.snapshot()));
+        });
+        await new Promise<void>((resolve, reject) => server!.once("error", reject).listen(port, "127.0.0.1", resolve));
+        ctx.say(`Prometheus metrics on http://127.0.0.1:${port}/metrics`);
+    }
+    // Follow what the balancer routes (another operator may deploy or roll back meanwhile).
+    const follow = setInterval(() => void routed(cfg).then((w) => w && watcher.update(w)), 2000);
+    ctx.log("command-started", `watch ${forSec ? `${forSec} s` : "until stopped"}`, true, { figures: { monitoring: cfg.monitoring } });
+    ctx.say(`watching stack ${ctx.stack.name} ${forSec ? `for ${forSec} s` : "until stopped"}; rollback triggers armed on the live colour`);
+    const deadline = forSec ? started + forSec * 1000 : Infinity;
+    const actions: { at: string; trigger: Firing; ok: boolean; what: string }[] = [];
+    let stop = false;
+    const onSignal = () => (stop = true);
+    // `on`, not `once`: the Automation API's child-process cleanup (signal-exit) re-raises a signal that has no other
+    // listener when it runs, which killed a watch stopped after a rollback before it could print its report.
+    process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
+    try {
+        let seen: Firing | undefined;
+        while (!stop && Date.now() < deadline) {
+            const f = await watcher.watchFor(Math.min(deadline - Date.now(), 1000), seen);
+            if (!f) continue;
+            seen = f;
+            const w = watcher.watching;
+            const r = await autoRollback(ctx, execute, notifier, watcher, f, { color: w.live!, version: w.versions[w.live!] });
+            actions.push({ at: new Date().toISOString(), trigger: f, ...r });
+            cfg = await readConfig(ctx.stack);
+            const now = await routed(cfg);
+            if (now) watcher.update(now);
+        }
+    } finally {
+        clearInterval(follow);
+        process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+        server?.close();
+        await watcher.stop();
+        await notifier.flush(10_000);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const ok = actions.every((a) => a.ok);
+    ctx.log("command-finished", `watch (${actions.length} automatic rollback${actions.length === 1 ? "" : "s"})`, ok, { seconds, figures: { actions: actions.map((a) => a.what) } });
+    return { ok, json: { command: "watch", stack: ctx.stack.name, seconds, actions, last: watcher.last ?? null, timeline: ctx.options.timeline ? timeline : undefined } };
+}

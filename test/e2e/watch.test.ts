@@ -1,0 +1,195 @@
+// Automatic rollback end to end (issue #7), on a staging-shaped stack with short windows, under wrk load:
+// - deploy of a release that answers 20 % errors: the trigger fires while the 10 % step is watched and traffic goes
+//   back; failed requests stay within (step share x window); the webhook gets the runbook's messages in order;
+// - noteshub watch: health failing 3 times in a row rolls back, a single blip does not; a database connection
+//   failing rolls back; a dead webhook does not delay it; Prometheus text is served.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { readLog } from "../../cli/log";
+import { startLoad } from "../helpers/load";
+import { docker, freePort, http, purgeDockerLeftovers, ROOT, TestStack } from "../helpers/stack";
+import { stagingValues } from "../helpers/config";
+import { readFileSync } from "node:fs";
+
+const STACK = "e2e-watch";
+const FOR_SEC = 4;
+const WINDOW_SEC = 2;
+
+interface Cli { code: number; stdout: string; stderr: string; json: any; ms: number }
+
+describe("automatic rollback (real engine, short windows)", { timeout: 900_000 }, () => {
+    let stack: TestStack;
+    let url: string;
+    let hook: Server;
+    let received: { event: string; text: string; at: number }[] = [];
+    let hookMode: "ok" | "dead" = "ok";
+
+    const cli = (...args: string[]): { child: ReturnType<typeof spawn>; done: Promise<Cli> } => {
+        const start = Date.now();
+        const child = spawn("node", ["--import", "tsx", join(ROOT, "cli/main.ts"), ...args, "--stack", STACK, "--json"], {
+            cwd: ROOT, env: { ...stack.env, NOTESHUB_STATE_DIR: stack.stateDir, NOTESHUB_ACTOR: "e2e@ci" },
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout!.on("data", (d) => (stdout += d));
+        child.stderr!.on("data", (d) => (stderr += d));
+        const done = new Promise<Cli>((resolve) => child.on("close", (code) => {
+            let json: any;
+            try { json = JSON.parse(stdout); } catch { json = undefined; }
+            resolve({ code: code ?? -1, stdout, stderr, json, ms: Date.now() - start });
+        }));
+        return { child, done };
+    };
+    const configText = () => readFileSync(stack.configFile, "utf8");
+    const log = () => readLog(join(stack.stateDir, "log", `${STACK}.jsonl`));
+    const drill = (color: string, sw: string, on: boolean) => docker("exec", `noteshub-${STACK}-${color}`, "sh", "-c", on ? `mkdir -p /tmp/noteshub-drill && touch /tmp/noteshub-drill/${sw}` : `rm -f /tmp/noteshub-drill/${sw}`);
+    /** Waits until the deployment log has the end of that command (the watcher's rollback, recorded by pulumi up). */
+    const recorded = async (what: string) => {
+        const until = Date.now() + 60_000;
+        while (!log().some((e) => e.event === "command-finished" && e.what === what)) {
+            assert.ok(Date.now() < until, `no command-finished for ${what}`);
+            await new Promise((res) => setTimeout(res, 200));
+        }
+    };
+    const live = async () => (await http(`${url}/lb/status`)).body as { active: string; traffic: number };
+
+    before(async () => {
+        purgeDockerLeftovers(STACK);
+        hook = createServer((req, res) => {
+            if (hookMode === "dead") return; // accepts, never answers
+            let body = "";
+            req.on("data", (d) => (body += d)).on("end", () => {
+                const b = JSON.parse(body);
+                received.push({ event: b.event, text: b.text, at: Date.now() });
+                res.writeHead(200).end();
+            });
+        });
+        await new Promise<void>((r) => hook.listen(0, "127.0.0.1", r));
+        const port = await freePort();
+        url = `http://127.0.0.1:${port}`;
+        stack = new TestStack(STACK, stagingValues({
+            loadBalancer: { port },
+            app: { repository: "noteshub-api", build: "examples/noteshub-api", env: { NOTESHUB_DRILL_DIR: "/tmp/noteshub-drill" }, envByVersion: { "v1.0.1": { NOTESHUB_ERROR_RATE: "0.2" } } },
+            healthGate: { smoke: ["GET /"] }, // the bad release's /api errors are for the triggers to catch, not the gate
+            monitoring: {
+                windowSec: WINDOW_SEC, minRequests: 5, stepSec: 20, statusEverySec: 2,
+                triggers: { errorRate: { percent: 10, forSec: FOR_SEC }, p95: { ms: 5000, forSec: FOR_SEC }, health: { failures: 3, intervalSec: 1 }, database: { failures: 2 } },
+            },
+            notifications: { attempts: 2, timeoutSec: 2 },
+        }));
+        stack.init({ "database.password": "e2e-password-0123", "notifications.webhook": `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` });
+        const r = stack.up();
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+    });
+    after(() => {
+        hook?.closeAllConnections();
+        hook?.close();
+        stack?.dispose();
+    });
+
+    it("deploy of a release answering 20 % errors: rolled back while the 10 % step is watched, within the bound", async () => {
+        const load = startLoad(`${url}/api/notes`, { threads: 1, connections: 10 });
+        const r = await cli("deploy", "v1.0.1").done;
+        const result = await load.stop();
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(r.json.trigger.trigger, "error-rate", r.stderr);
+        assert.match(r.json.trigger.reason, /^error rate \d+\.\d % > 10 % for 4 s/);
+        assert.equal(r.json.restored.ok, true, r.stderr);
+        assert.deepEqual(await live(), { ...(await live()), active: "blue", traffic: 100 });
+        assert.match(configText(), /noteshub:activeColor: "?blue"?/);
+        assert.match(configText(), /noteshub:traffic: "?100"?/);
+        // Failed requests: only those green (10 %, 20 % of them failing) answered until traffic came back.
+        const bound = 0.1 * result.rps * (FOR_SEC + WINDOW_SEC + 10);
+        assert.ok(result.failed > 0 && result.failed <= bound, `failed ${result.failed} of ${result.requests} (bound ${bound.toFixed(0)}); ${r.stderr}`);
+        const detect = r.json.trigger.firedAt - r.json.trigger.firstBadAt;
+        assert.ok(detect >= FOR_SEC * 1000 && detect < (FOR_SEC + 3) * 1000, `detect ${detect} ms`);
+        // The runbook's messages, in order, with the real versions.
+        await new Promise((res) => setTimeout(res, 500));
+        const events = received.map((m) => m.event);
+        assert.equal(events[0], "rollback-initiated", `${JSON.stringify(log().filter((e) => e.event === "notification"))}\n${r.stderr}`);
+        assert.equal(events.at(-1), "rollback-completed", events.join());
+        assert.ok(events.slice(1, -1).every((e) => e === "rollback-update"), events.join());
+        assert.match(received[0].text, /^🔴 ROLLBACK IN PROGRESS \(e2e-watch\)\nVersion: v1\.0\.1 → v1\.0\.0\nReason: error rate/);
+        assert.match(received.at(-1)!.text, /^✅ ROLLBACK COMPLETED \(e2e-watch\)\nVersion: Now running v1\.0\.0\n[\s\S]*Impact: ~\d+ s of degraded service on v1\.0\.1 \(\d+ of \d+ requests to it failed\)/);
+        // The log: the trigger with its figures, the failed step, the restore.
+        const trig = log().find((e) => e.event === "trigger")!;
+        assert.equal(trig.figures?.rolledBackFrom, "green@v1.0.1");
+        assert.ok(Number(trig.figures?.errorRate) > 10);
+        assert.ok(log().some((e) => e.event === "step" && !e.ok && /^rollback trigger error-rate: error rate/.test(e.error ?? "")));
+        assert.ok(log().some((e) => e.event === "restore" && e.ok && /activeColor=blue, traffic=100/.test(e.what)), JSON.stringify(log().filter((e) => e.event === "restore")));
+        assert.deepEqual(log().filter((e) => e.event === "notification").map((e) => e.ok), events.map(() => true));
+    });
+
+    it("watch: a single health blip does not roll back; health failing 3 times in a row does, even with a dead webhook", async () => {
+        // Put green (v1.0.1, without errors now) live, then watch it.
+        stack.must("config", "rm", "--path", "app.envByVersion");
+        stack.must("config", "set", "activeColor", "green");
+        assert.equal(stack.up().code, 0);
+        received = [];
+        hookMode = "dead";
+        const metricsPort = await freePort();
+        const w = cli("watch", "--for", "60", "--every", "1", "--metrics-port", String(metricsPort));
+        const load = startLoad(`${url}/`, { threads: 1, connections: 5 });
+        await new Promise((res) => setTimeout(res, 4000));
+        // One failing probe (interval 1 s): a blip.
+        drill("green", "fail-health", true);
+        await new Promise((res) => setTimeout(res, 1200));
+        drill("green", "fail-health", false);
+        await new Promise((res) => setTimeout(res, 4000));
+        assert.equal((await live()).active, "green", "a blip must not roll back");
+        const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+        assert.match(metrics, /^noteshub_requests_total\{stack="e2e-watch",color="green",version="v1\.0\.1"\} [1-9]\d*$/m);
+        assert.match(metrics, /^noteshub_database_up\{stack="e2e-watch"\} 1$/m);
+        // Now it keeps failing.
+        const failedAt = Date.now();
+        drill("green", "fail-health", true);
+        let movedAt = 0;
+        while (Date.now() - failedAt < 30_000) {
+            if ((await live()).active === "blue") { movedAt = Date.now(); break; }
+            await new Promise((res) => setTimeout(res, 100));
+        }
+        assert.ok(movedAt, "traffic never moved back to blue");
+        // 3 failures 1 s apart, then the fast switch; a dead webhook (2 attempts x 2 s) must not be in the way.
+        assert.ok(movedAt - failedAt < 3000 + 6000, `traffic back after ${movedAt - failedAt} ms`);
+        await recorded("rollback (trigger health)");
+        w.child.kill("SIGINT");
+        const r = await w.done;
+        await load.stop();
+        drill("green", "fail-health", false);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.json.actions.length, 1, JSON.stringify(r.json.actions));
+        assert.equal(r.json.actions[0].trigger.trigger, "health");
+        assert.match(configText(), /noteshub:activeColor: "?blue"?/);
+        assert.ok(log().some((e) => e.event === "notification" && !e.ok), "the dead webhook's failure is in the log");
+    });
+
+    it("watch: the live colour's database connection failing rolls back", async () => {
+        hookMode = "ok";
+        stack.must("config", "set", "activeColor", "green");
+        assert.equal(stack.up().code, 0);
+        const w = cli("watch", "--for", "60", "--every", "1");
+        await new Promise((res) => setTimeout(res, 3000));
+        drill("green", "fail-database", true);
+        const r = await Promise.race([
+            (async () => {
+                for (;;) {
+                    if ((await live()).active === "blue") return true;
+                    await new Promise((res) => setTimeout(res, 200));
+                }
+            })(),
+            new Promise<false>((res) => setTimeout(() => res(false), 30_000)),
+        ]);
+        if (r) await recorded("rollback (trigger database)");
+        w.child.kill("SIGINT");
+        const out = await w.done;
+        drill("green", "fail-database", false);
+        assert.ok(r, `no rollback: ${out.stderr}`);
+        assert.ok(out.json, `watch printed no JSON (exit ${out.code}): ${out.stderr}`);
+        assert.equal(out.json.actions[0]?.trigger.trigger, "database", out.stderr);
+        assert.match(out.json.actions[0].trigger.reason, /database connection failing: 2 health checks in a row/);
+    });
+});
