@@ -12,6 +12,7 @@ import { runSteps, TriggerFired, type Reporter, type RunOptions, type RunOutcome
 import { Incident, notifierFor } from "./incident";
 import { Watcher, type Watched } from "./monitor/watcher";
 import { watch } from "./watch";
+import { drill } from "./drill/drill";
 import { readLog, type LogEntry } from "./log";
 import { declaredOf, history, openStack, outputs, readConfig, up, writeHistoric } from "./stack";
 
@@ -26,6 +27,14 @@ export interface Context {
     readonly logFile: string;
     /** Where stack locks live (a command that acts later, like watch, takes the lock then). */
     readonly lockDir: string;
+    /** Adjusts the config a command acts on without writing it (the drill's short monitoring windows). */
+    readonly tune?: (cfg: NotesHubConfig) => NotesHubConfig;
+}
+
+/** The stack's config as this command acts on it. */
+export async function configOf(ctx: Context): Promise<NotesHubConfig> {
+    const cfg = await readConfig(ctx.stack);
+    return ctx.tune ? ctx.tune(cfg) : cfg;
 }
 
 export interface Result {
@@ -70,7 +79,7 @@ async function execute(ctx: Context, cfg: NotesHubConfig, what: string, steps: S
 const status: Command = {
     changes: false,
     async run(ctx) {
-        const cfg = await readConfig(ctx.stack);
+        const cfg = await configOf(ctx);
         const out = await outputs(ctx.stack).catch(() => ({} as Record<string, unknown>));
         const url = typeof out.url === "string" ? out.url : undefined;
         let balancer: Record<string, any> | undefined;
@@ -113,7 +122,7 @@ const deploy: Command = {
     async run(ctx) {
         const [version] = ctx.args;
         if (!version) throw new PlanError("deploy needs a version: noteshub deploy v1.2.3");
-        const cfg = await readConfig(ctx.stack);
+        const cfg = await configOf(ctx);
         const steps = String(ctx.options.steps ?? "10,25,50,100").split(",").map(Number);
         const schema = ctx.options.schema === undefined ? undefined : Number(ctx.options.schema);
         if (schema !== undefined && !(Number.isInteger(schema) && schema >= 0)) throw new PlanError(`--schema must be a migration number (0 or more), got ${ctx.options.schema}`);
@@ -167,7 +176,7 @@ async function switchNow(ctx: Context, cfg: NotesHubConfig, after: Declared): Pr
 const rollback: Command = {
     changes: true,
     async run(ctx) {
-        const cfg = await readConfig(ctx.stack);
+        const cfg = await configOf(ctx);
         const d = declaredOf(cfg);
         if (ctx.options.emergency) {
             const { target, steps } = planEmergency(d);
@@ -275,5 +284,10 @@ const watchCmd: Command = {
     run: (ctx) => watch(ctx, execute),
 };
 
-export const commands = { status, deploy, rollback, history: historyCmd, revert, log, watch: watchCmd } satisfies Record<string, Command>;
+const drillCmd: Command = {
+    changes: true,
+    run: (ctx) => drill(ctx, { deploy: deploy.run, rollback: rollback.run }),
+};
+
+export const commands = { status, deploy, rollback, history: historyCmd, revert, log, watch: watchCmd, drill: drillCmd } satisfies Record<string, Command>;
 

@@ -25,7 +25,10 @@ const USAGE = `usage: noteshub <command> [--stack <name>] [--json]
   log [--last N]                 the deployment log: every command, step, trigger and restore (who, what, why, figures)
   watch [--for <seconds>]        watch both colours (rate, errors, p95, health, database) and roll back the live
         [--every <seconds>]      colour when a trigger fires (monitoring.triggers); --for 0 runs until stopped
-        [--metrics-port <port>]  ... and serve the figures as Prometheus text on 127.0.0.1:<port>/metrics`;
+        [--metrics-port <port>]  ... and serve the figures as Prometheus text on 127.0.0.1:<port>/metrics
+  drill [--window <seconds>]     the monthly rollback drill (staging only), under synthetic load: a release failing
+        [--out <dir>]            health, one answering errors, a deploy, an immediate and a standard rollback; then
+        [--clients N]            the stack is put back; writes drill.md, drill.json, drill.svg`;
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2, busy: 3 } as const;
 
@@ -49,6 +52,9 @@ async function main(argv: string[]): Promise<number> {
                 every: { type: "string" },
                 "metrics-port": { type: "string" },
                 timeline: { type: "boolean" },
+                window: { type: "string" },
+                out: { type: "string" },
+                clients: { type: "string" },
                 help: { type: "boolean", short: "h" },
             },
         });

@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import { otherColor, type NotesHubConfig } from "../infra/config";
 import { execIn, connect } from "../infra/docker/engine";
 import { namesFor } from "../infra/names";
-import type { Context, Result } from "./commands";
+import { configOf, type Context, type Result } from "./commands";
 import { Incident, notifierFor } from "./incident";
 import { BusyError, lockStack } from "./lock";
 import { readLog } from "./log";
@@ -18,7 +18,7 @@ import type { Snapshot } from "./monitor/snapshot";
 import type { Firing } from "./monitor/triggers";
 import { Watcher, type Watched } from "./monitor/watcher";
 import { PlanError, planImmediate } from "./plan";
-import { declaredOf, readConfig } from "./stack";
+import { declaredOf } from "./stack";
 
 export interface Execute {
     (ctx: Context, cfg: NotesHubConfig, what: string, steps: ReturnType<typeof planImmediate>, opts: { fastSteps: boolean }): Promise<Result>;
@@ -68,7 +68,7 @@ async function lockWhenFree(ctx: Context, waitSec: number) {
 export async function autoRollback(ctx: Context, execute: Execute, notifier: Notifier, watcher: Watcher, f: Firing, live: { color: "blue" | "green"; version: string }): Promise<{ ok: boolean; what: string }> {
     const lock = await lockWhenFree(ctx, 120);
     try {
-        const cfg = await readConfig(ctx.stack);
+        const cfg = await configOf(ctx);
         const d = declaredOf(cfg);
         const why = `rollback trigger ${f.trigger}: ${f.reason}`;
         const tctx: Context = { ...ctx, log: (e, w, ok, extra = {}) => ctx.log(e, w, ok, { why, ...extra }) };
@@ -97,7 +97,7 @@ export async function autoRollback(ctx: Context, execute: Execute, notifier: Not
 }
 
 export async function watch(ctx: Context, execute: Execute): Promise<Result> {
-    let cfg = await readConfig(ctx.stack);
+    let cfg = await configOf(ctx);
     const forSec = ctx.options.for === undefined ? cfg.monitoring.watchSec : Number(ctx.options.for);
     if (!Number.isInteger(forSec) || forSec < 0) throw new PlanError(`--for must be whole seconds (0: until stopped), got ${ctx.options.for}`);
     const everySec = Number(ctx.options.every ?? 10);
@@ -145,9 +145,17 @@ export async function watch(ctx: Context, execute: Execute): Promise<Result> {
             if (!f) continue;
             seen = f;
             const w = watcher.watching;
-            const r = await autoRollback(ctx, execute, notifier, watcher, f, { color: w.live!, version: w.versions[w.live!] });
+            let r: { ok: boolean; what: string };
+            try {
+                r = await autoRollback(ctx, execute, notifier, watcher, f, { color: w.live!, version: w.versions[w.live!] });
+            } catch (err) {
+                // e.g. a deploy held the stack all along: it watches its own steps and rolls back on its own.
+                r = { ok: false, what: `${f.trigger} on ${w.live}: could not roll back: ${(err as Error).message.split("\n")[0]}` };
+                ctx.say(`TRIGGER ${r.what}`);
+                ctx.log("trigger", r.what, false, { why: f.reason, figures: { ...f.figures, trigger: f.trigger } });
+            }
             actions.push({ at: new Date().toISOString(), trigger: f, ...r });
-            cfg = await readConfig(ctx.stack);
+            cfg = await configOf(ctx);
             const now = await routed(cfg);
             if (now) watcher.update(now);
         }

@@ -36,6 +36,12 @@ export class DatabaseProbe {
         }
     }
 
+    /** The database itself, on this probe's connection (the drill counts documents with it). */
+    async database(): Promise<import("mongodb").Db> {
+        if (!this.client) await this.open();
+        return this.client!.db(this.cfg.database.name);
+    }
+
     private async open(): Promise<void> {
         const { MongoClient } = await import("mongodb");
         const t0 = performance.now();

@@ -54,7 +54,8 @@ export class Watcher {
 
     constructor(private readonly cfg: NotesHubConfig, watched: Watched, private readonly opts: WatcherOptions = {}) {
         const m = cfg.monitoring;
-        this.traffic = new Traffic(Math.max(m.windowSec, m.triggers.errorRate.forSec, m.triggers.p95.forSec) + 5);
+        // Long enough for every trigger's window, and for an incident's impact (first bad signal to traffic back).
+        this.traffic = new Traffic(Math.max(m.windowSec, m.triggers.errorRate.forSec, m.triggers.p95.forSec) + 120);
         this.triggers = new Triggers(m);
         this.watched = watched;
         this.db = new DatabaseProbe(cfg);

@@ -50,7 +50,9 @@ export class ColourWindow {
 
     add(r: Request): void {
         const second = Math.floor(r.at / 1000);
-        let s = this.seconds.find((x) => x.second === second);
+        // Lines come nearly in time order: the newest second first, then a search.
+        const newest = this.seconds[this.seconds.length - 1];
+        let s = newest?.second === second ? newest : this.seconds.find((x) => x.second === second);
         if (!s) {
             s = { second, requests: 0, failed: 0, latency: new Map() };
             this.seconds.push(s);

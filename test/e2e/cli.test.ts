@@ -2,35 +2,17 @@
 // rollback, status, history and revert, through the real Automation API, pulumi, Docker, nginx and FerretDB.
 // Bad input exits 2 and leaves the stack config as it was; a second command while one runs exits 3 naming the first.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { stagingValues } from "../helpers/config";
-import { freePort, http, purgeDockerLeftovers, ROOT, TestStack } from "../helpers/stack";
+import { freePort, http, purgeDockerLeftovers, TestStack } from "../helpers/stack";
 
 const STACK = "e2e-cli";
-
-interface CliRun { code: number; stdout: string; stderr: string; json: any; ms: number }
 
 describe("noteshub CLI (real Automation API, pulumi, Docker, nginx, FerretDB)", { timeout: 25 * 60_000 }, () => {
     let stack: TestStack;
     let url = "";
-    const cli = (...args: string[]): Promise<CliRun> => new Promise((resolve) => {
-        const start = Date.now();
-        const child = spawn("node", ["--import", "tsx", join(ROOT, "cli/main.ts"), ...args, "--stack", STACK, "--json"], {
-            cwd: ROOT, env: { ...stack.env, NOTESHUB_STATE_DIR: stack.stateDir, NOTESHUB_ACTOR: "e2e@ci" },
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        child.on("close", (code) => {
-            let json: any;
-            try { json = JSON.parse(stdout); } catch { json = undefined; }
-            resolve({ code: code ?? -1, stdout, stderr, json, ms: Date.now() - start });
-        });
-    });
+    const cli = (...args: string[]) => stack.noteshub(...args).done;
     const must = async (...args: string[]) => {
         const r = await cli(...args);
         assert.equal(r.code, 0, `noteshub ${args.join(" ")} exited ${r.code}\n${r.stderr}`);

@@ -4,22 +4,18 @@
 // - noteshub watch: health failing 3 times in a row rolls back, a single blip does not; a database connection
 //   failing rolls back; a dead webhook does not delay it; Prometheus text is served.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { readLog } from "../../cli/log";
 import { startLoad } from "../helpers/load";
-import { docker, freePort, http, purgeDockerLeftovers, ROOT, TestStack } from "../helpers/stack";
+import { docker, freePort, http, purgeDockerLeftovers, TestStack } from "../helpers/stack";
 import { stagingValues } from "../helpers/config";
 import { readFileSync } from "node:fs";
 
 const STACK = "e2e-watch";
 const FOR_SEC = 4;
 const WINDOW_SEC = 2;
-
-interface Cli { code: number; stdout: string; stderr: string; json: any; ms: number }
 
 describe("automatic rollback (real engine, short windows)", { timeout: 900_000 }, () => {
     let stack: TestStack;
@@ -28,24 +24,9 @@ describe("automatic rollback (real engine, short windows)", { timeout: 900_000 }
     let received: { event: string; text: string; at: number }[] = [];
     let hookMode: "ok" | "dead" = "ok";
 
-    const cli = (...args: string[]): { child: ReturnType<typeof spawn>; done: Promise<Cli> } => {
-        const start = Date.now();
-        const child = spawn("node", ["--import", "tsx", join(ROOT, "cli/main.ts"), ...args, "--stack", STACK, "--json"], {
-            cwd: ROOT, env: { ...stack.env, NOTESHUB_STATE_DIR: stack.stateDir, NOTESHUB_ACTOR: "e2e@ci" },
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout!.on("data", (d) => (stdout += d));
-        child.stderr!.on("data", (d) => (stderr += d));
-        const done = new Promise<Cli>((resolve) => child.on("close", (code) => {
-            let json: any;
-            try { json = JSON.parse(stdout); } catch { json = undefined; }
-            resolve({ code: code ?? -1, stdout, stderr, json, ms: Date.now() - start });
-        }));
-        return { child, done };
-    };
+    const cli = (...args: string[]) => stack.noteshub(...args);
     const configText = () => readFileSync(stack.configFile, "utf8");
-    const log = () => readLog(join(stack.stateDir, "log", `${STACK}.jsonl`));
+    const log = () => readLog(stack.logFile);
     const drill = (color: string, sw: string, on: boolean) => docker("exec", `noteshub-${STACK}-${color}`, "sh", "-c", on ? `mkdir -p /tmp/noteshub-drill && touch /tmp/noteshub-drill/${sw}` : `rm -f /tmp/noteshub-drill/${sw}`);
     /** Waits until the deployment log has the end of that command (the watcher's rollback, recorded by pulumi up). */
     const recorded = async (what: string) => {
@@ -73,8 +54,7 @@ describe("automatic rollback (real engine, short windows)", { timeout: 900_000 }
         url = `http://127.0.0.1:${port}`;
         stack = new TestStack(STACK, stagingValues({
             loadBalancer: { port },
-            app: { repository: "noteshub-api", build: "examples/noteshub-api", env: { NOTESHUB_DRILL_DIR: "/tmp/noteshub-drill" }, envByVersion: { "v1.0.1": { NOTESHUB_ERROR_RATE: "0.2" } } },
-            healthGate: { smoke: ["GET /"] }, // the bad release's /api errors are for the triggers to catch, not the gate
+            app: { repository: "noteshub-api", build: "examples/noteshub-api", env: { NOTESHUB_DRILL_DIR: "/tmp/noteshub-drill" }, envByVersion: { "v1.0.1": { NOTESHUB_USER_ERROR_RATE: "0.2" } } }, // smoke passes: the triggers must catch it
             monitoring: {
                 windowSec: WINDOW_SEC, minRequests: 5, stepSec: 20, statusEverySec: 2,
                 triggers: { errorRate: { percent: 10, forSec: FOR_SEC }, p95: { ms: 5000, forSec: FOR_SEC }, health: { failures: 3, intervalSec: 1 }, database: { failures: 2 } },

@@ -1,6 +1,6 @@
 // A throwaway stack of this project for end-to-end tests: its own state directory, passphrase, ports and Docker
 // names (noteshub-<stack>-*), driven through the real pulumi CLI exactly as a user would.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,6 +13,10 @@ export interface RunResult {
     stdout: string;
     stderr: string;
     ms: number;
+}
+
+export interface CliRun extends RunResult {
+    json: any;
 }
 
 export function freePort(): Promise<number> {
@@ -97,6 +101,32 @@ export class TestStack {
     up(...extra: string[]): RunResult {
         const pack = extra.some((a) => a.startsWith("--policy-pack")) ? [] : ["--policy-pack", join(ROOT, "policy")];
         return this.pulumi("up", "--yes", "--skip-preview", ...pack, ...extra);
+    }
+
+    /**
+     * Starts `noteshub <args> --json` on this stack, as an operator would (its own state and log directory); `done`
+     * resolves with the exit code, the output and the parsed JSON result.
+     */
+    noteshub(...args: string[]): { child: ChildProcess; done: Promise<CliRun> } {
+        const start = Date.now();
+        const child = spawn("node", ["--import", "tsx", join(ROOT, "cli/main.ts"), ...args, "--stack", this.name, "--json"], {
+            cwd: ROOT, env: { ...this.env, NOTESHUB_STATE_DIR: this.stateDir, NOTESHUB_ACTOR: "e2e@ci" },
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout!.on("data", (d) => (stdout += d));
+        child.stderr!.on("data", (d) => (stderr += d));
+        const done = new Promise<CliRun>((resolve) => child.on("close", (code) => {
+            let json: any;
+            try { json = JSON.parse(stdout); } catch { json = undefined; }
+            resolve({ code: code ?? -1, stdout, stderr, json, ms: Date.now() - start });
+        }));
+        return { child, done };
+    }
+
+    /** The deployment log `noteshub` keeps for this stack. */
+    get logFile(): string {
+        return join(this.stateDir, "log", `${this.name}.jsonl`);
     }
 
     outputs(): Record<string, any> {

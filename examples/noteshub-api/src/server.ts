@@ -3,6 +3,8 @@
 // reports what really runs, not what the container was told. Drill switches make it misbehave on purpose:
 //   NOTESHUB_FAIL_HEALTH=1     /health answers 503
 //   NOTESHUB_ERROR_RATE=0.2    that share of /api requests answer 500
+//   NOTESHUB_USER_ERROR_RATE=0.2  the same for users' requests only (through the balancer, which sets
+//                              X-Forwarded-For): the gate's direct smoke checks pass, the triggers must catch it
 //   NOTESHUB_LATENCY_MS=300    added to every /api request
 //   NOTESHUB_FLAP_HEALTH=1     /health alternates healthy and unhealthy
 //   NOTESHUB_NO_LISTEN=1       the process runs but never listens
@@ -23,6 +25,7 @@ const color = env.DEPLOYMENT_ENV ?? "none";
 const port = Number(env.PORT ?? 8000);
 const notesDir = join(env.UPLOADS_DIR ?? "/app/uploads", "notes");
 const errorRate = Number(env.NOTESHUB_ERROR_RATE ?? 0);
+const userErrorRate = Number(env.NOTESHUB_USER_ERROR_RATE ?? 0);
 const latencyMs = Number(env.NOTESHUB_LATENCY_MS ?? 0);
 const on = (v: string | undefined) => v === "1" || v === "true";
 const failHealth = on(env.NOTESHUB_FAIL_HEALTH);
@@ -64,7 +67,8 @@ const server = createServer(async (req, res) => {
                 req.resume();
                 return send(res, 503, { error: "database connection lost (drill switch fail-database)" });
             }
-            if (errorRate > 0 && Math.random() < errorRate) {
+            const rate = req.headers["x-forwarded-for"] !== undefined ? Math.max(errorRate, userErrorRate) : errorRate;
+            if (rate > 0 && Math.random() < rate) {
                 req.resume();
                 return send(res, 500, { error: "simulated failure (NOTESHUB_ERROR_RATE)" });
             }
