@@ -81,6 +81,11 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
     ctx.say(`drill on ${ctx.stack.name}: good ${good} on ${goodColor}, release ${release} on ${idle}; windows ${windowSec} s`);
     ctx.log("command-started", `drill: good ${good} (${goodColor}), release ${release} (${idle})`, true, { figures: { declared: d0, windowSec } });
 
+    // What runs must be what is declared before anything is measured (a changed image would otherwise be replaced
+    // under the drill's load, and its dropped requests blamed on a step).
+    ctx.say("converging the stack first (pulumi up)");
+    await up(ctx.stack, "noteshub drill: converge before the drill", () => undefined);
+
     // The drill's own notes, with an upload each: they must survive every rollback.
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -95,11 +100,13 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
     const mark = (label: string) => marks.push({ t: (Date.now() - started) / 1000, label });
     const watcher = new Watcher(cfg, { versions: { blue: cfg.blueVersion, green: cfg.greenVersion }, shares: { blue: 0, green: 0 } }, {
         onSnapshot: (s) => {
+            // A whole second, 3 s back: the balancer flushes its log each second, so the newest second is incomplete.
+            const second = Math.floor(s.at / 1000) - 3;
             const per = (c: Color) => {
-                const f = watcher.traffic.colours[c].figures(s.at, 1);
+                const f = watcher.traffic.colours[c].figures(second * 1000 + 999, 1);
                 return { rate: f.requests, errors: f.failed, p95Ms: f.p95Ms };
             };
-            timeline.push({ t: (s.at - started) / 1000, blue: per("blue"), green: per("green") });
+            if (second * 1000 >= started) timeline.push({ t: (second * 1000 - started) / 1000, blue: per("blue"), green: per("green") });
         },
     });
     await watcher.start();
@@ -130,8 +137,9 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
         // Withdraw it (its colour stays broken otherwise, and every later up would fail on its gate).
         await setReleaseEnv(ctx, original, release, savedEnv);
         const withdrawn = await up(ctx.stack, "noteshub drill: withdraw the release failing health", () => undefined).then(() => true, () => false);
-        record("release failing health", "the gate blocks it; no user request reaches it", t0, !r.ok && served === 0 && /health gate/.test(failedStep?.error ?? "") && withdrawn,
-            `${r.ok ? "deployed!" : `blocked: ${(failedStep?.error ?? "").split("\n").find((l) => /health gate/.test(l))?.trim() ?? "failed"}`}; ${served} requests reached ${idle}${withdrawn ? "" : "; withdrawing it failed"}`, { detectSec });
+        const failedHits = load.between(t0, Date.now()).filter((h) => !h.ok).length;
+        record("release failing health", "the gate blocks it; no user request reaches it or fails", t0, !r.ok && served === 0 && failedHits === 0 && /health gate/.test(failedStep?.error ?? "") && withdrawn,
+            `${r.ok ? "deployed!" : `blocked: ${(failedStep?.error ?? "").split("\n").find((l) => /health gate/.test(l))?.trim().replace(/^error: /, "").replace(/; body: .*$/, "") ?? "failed"}`}; ${served} requests reached ${idle}${withdrawn ? "" : "; withdrawing it failed"}`, { detectSec });
 
         // 2. Healthy but answering errors: the triggers roll it back.
         t0 = Date.now();
@@ -140,6 +148,7 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
         r = await run.deploy(sub([release], {}));
         const trig = (r.json as { trigger?: { trigger: string; firstBadAt: number; firedAt: number; reason: string } }).trigger;
         const back = lastOn(idle, t0, Date.now());
+        if (trig) marks.push({ t: (trig.firedAt - started) / 1000, label: `trigger: ${trig.trigger}` });
         record("release answering 20 % errors", "the error-rate trigger rolls it back", t0, !r.ok && trig?.trigger === "error-rate" && (r.json as typeof j).restored?.ok === true,
             trig ? `rolled back: ${trig.reason}` : r.ok ? "not rolled back" : "failed without a trigger",
             { detectSec: trig && (trig.firedAt - trig.firstBadAt) / 1000, recoverSec: trig && back ? (back - trig.firstBadAt) / 1000 : undefined });
@@ -155,14 +164,15 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
         t0 = Date.now();
         mark("4 immediate");
         r = await run.rollback(sub([], {}));
-        record("immediate rollback", `all traffic back to ${goodColor} (${good}) in seconds`, t0, r.ok, r.ok ? `${good} live on ${goodColor}` : "rollback failed", { recoverSec: Math.max(0, lastOn(idle, t0, Date.now()) - t0) / 1000 });
+        const clean = (from: number) => load.between(from, Date.now()).every((h) => h.ok);
+        record("immediate rollback", `all traffic back to ${goodColor} (${good}) in seconds, no failed request`, t0, r.ok && clean(t0), r.ok ? `${good} live on ${goodColor}` : "rollback failed", { recoverSec: Math.max(0, lastOn(idle, t0, Date.now()) - t0) / 1000 });
 
         // 5. Standard rollback (after the release is live again).
         mark("5 standard");
         r = await run.deploy(sub([release], { steps: "100" }));
         t0 = Date.now();
         const r2 = r.ok ? await run.rollback(sub([], { to: good })) : r;
-        record("standard rollback", `--to ${good}: traffic to ${goodColor}, downs run`, t0, r.ok && r2.ok, r.ok ? (r2.ok ? `${good} live; schema back to ${cfg.schema[good] ?? 0}` : "rollback failed") : "redeploy failed", { recoverSec: Math.max(0, lastOn(idle, t0, Date.now()) - t0) / 1000 });
+        record("standard rollback", `--to ${good}: traffic to ${goodColor}, downs run, no failed request`, t0, r.ok && r2.ok && clean(t0), r.ok ? (r2.ok ? `${good} live; schema back to ${cfg.schema[good] ?? 0}` : "rollback failed") : "redeploy failed", { recoverSec: Math.max(0, lastOn(idle, t0, Date.now()) - t0) / 1000 });
     } finally {
         // Back as it was: the declared state and the release's environment, applied.
         mark("restore");
@@ -173,7 +183,7 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
         } catch (err) {
             ctx.say(`could not put the stack back: ${(err as Error).message.split("\n")[0]}; run noteshub status`);
         }
-        await new Promise((r) => setTimeout(r, 1000));
+        await new Promise((r) => setTimeout(r, 4000)); // the timeline lags 3 s
         await load.stop();
         await watcher.stop();
     }
