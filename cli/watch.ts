@@ -48,9 +48,17 @@ async function routed(cfg: NotesHubConfig): Promise<Watched | undefined> {
     }
 }
 
-/** Colours (colour@version) an automatic rollback left, from the deployment log: never sent traffic again by one. */
-function rolledBackFrom(file: string): Set<string> {
-    return new Set(readLog(file).filter((e) => e.event === "trigger" && e.ok).map((e) => String(e.figures?.rolledBackFrom ?? "")));
+/**
+ * Colours (colour@version) an automatic rollback left since an operator last acted (any command but watch): the
+ * watcher never sends traffic back to one. An operator's deploy or rollback is a human decision: the slate is clean.
+ */
+export function rolledBackFrom(file: string): Set<string> {
+    const left = new Set<string>();
+    for (const e of readLog(file)) {
+        if (e.event === "command-started" && !e.command.startsWith("watch")) left.clear();
+        if (e.event === "trigger" && e.ok && e.figures?.rolledBackFrom) left.add(String(e.figures.rolledBackFrom));
+    }
+    return left;
 }
 
 async function lockWhenFree(ctx: Context, waitSec: number) {

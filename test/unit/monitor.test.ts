@@ -234,3 +234,36 @@ describe("monitoring config", () => {
         assert.throws(() => parseConfig(rawConfig({ database: { password: "a-long-staging-password" }, notifications: { webhook: "ftp://x" } }), "unit"), /noteshub:notifications\.webhook: must be an http\(s\) URL/);
     });
 });
+
+describe("watch", () => {
+    it("prints the live colour first, with levels, health and the database", async () => {
+        const { snapshotLine } = await import("../../cli/watch");
+        const f = { requests: 600, failed: 12, rate: 10, errorRate: 2, p95Ms: 120.5 };
+        assert.equal(snapshotLine({
+            at: 0, stack: "staging", live: "green", windowSec: 60,
+            colours: {
+                blue: { version: "v1.0.0", share: 0, figures: { requests: 0, failed: 0, rate: 0, errorRate: 0, p95Ms: undefined }, levels: { errorRate: "unknown", p95: "unknown" }, totalRequests: 0, totalFailed: 0, healthy: true },
+                green: { version: "v1.0.1", share: 100, figures: f, levels: { errorRate: "warning", p95: "ok" }, totalRequests: 600, totalFailed: 12, healthy: false },
+            },
+            database: { up: false, level: "critical", error: "connect ECONNREFUSED" },
+        }), "green v1.0.1 100% 10.0 req/s err 2.0% (warning) p95 121 ms (ok) health FAILING | blue v1.0.0 0% 0.0 req/s err 0.0% (unknown) p95 - (unknown) health ok | db DOWN (connect ECONNREFUSED) (critical)");
+    });
+
+    it("never sends traffic back to a colour@version an automatic rollback left, until an operator acts (from the log)", async () => {
+        const { rolledBackFrom } = await import("../../cli/watch");
+        const { appendLog } = await import("../../cli/log");
+        const { mkdtempSync, rmSync } = await import("node:fs");
+        const { tmpdir } = await import("node:os");
+        const { join } = await import("node:path");
+        const dir = mkdtempSync(join(tmpdir(), "noteshub-log-"));
+        const file = join(dir, "s.jsonl");
+        const base = { stack: "s", who: "t", command: "watch", what: "x", why: "y" };
+        appendLog(file, { ...base, event: "trigger", ok: true, figures: { rolledBackFrom: "green@v1.0.1" } });
+        appendLog(file, { ...base, event: "trigger", ok: false, figures: { rolledBackFrom: "blue@v1.0.0" } }); // not acted on
+        appendLog(file, { ...base, event: "step", ok: true });
+        assert.deepEqual([...rolledBackFrom(file)], ["green@v1.0.1"]);
+        appendLog(file, { ...base, command: "deploy v1.0.1", event: "command-started", ok: true }); // a human decided
+        assert.deepEqual([...rolledBackFrom(file)], []);
+        rmSync(dir, { recursive: true, force: true });
+    });
+});
