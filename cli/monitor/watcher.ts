@@ -62,7 +62,8 @@ export class Watcher {
     }
 
     async start(): Promise<void> {
-        await this.follow();
+        // No balancer yet (a stack being brought up) is no reason to fail: it is followed once it is there.
+        await this.follow().catch(() => this.refollow());
         this.timers.push(setInterval(() => this.tick(), 1000));
         const every = this.cfg.monitoring.triggers.health.intervalSec * 1000;
         const probe = () => void this.probe().catch(() => undefined);
