@@ -63,7 +63,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
         super("noteshub:lb:LoadBalancer", name, {}, opts);
         const context = args.buildContext ?? "images/nginx";
         const ref = `noteshub-lb:${args.names.prefix}`;
-        const image = new DockerImage(`${name}-image`, { docker: args.docker, name: ref, build: buildFrom(context) }, { parent: this });
+        const image = new DockerImage(`${name}-image`, { docker: args.docker, name: ref, build: buildFrom(context), removeOnDelete: true }, { parent: this });
         const container = new DockerContainer(`${name}-container`, {
             docker: args.docker,
             owner: args.names.owner,

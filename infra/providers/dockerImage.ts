@@ -20,12 +20,15 @@ export interface DockerImageArgs {
     readonly name: pulumi.Input<string>;
     /** Build it here; without it the image is pulled. */
     readonly build?: pulumi.Input<ImageBuild>;
+    /** Untag it on delete: only for a tag no other stack uses (the balancer's `noteshub-lb:<stack prefix>`). */
+    readonly removeOnDelete?: pulumi.Input<boolean>;
 }
 
 interface Inputs {
     docker: DockerConnection;
     name: string;
     build?: ImageBuild;
+    removeOnDelete?: boolean;
 }
 interface Outputs extends Inputs {
     imageId: string;
@@ -90,7 +93,7 @@ export const provider = {
         // Same tag: rebuild/re-pull in place; the new imageId then replaces the containers that use it.
         // Where the checkout lives is not part of the image; the content hash is.
         const strip = (p: Inputs) => ({ ...p, build: p.build && { ...p.build, contextDir: undefined } });
-        const d = diffInputs(strip(olds) as never, strip(news) as never, { outputs: ["imageId"], inPlace: ["build", "docker"] });
+        const d = diffInputs(strip(olds) as never, strip(news) as never, { outputs: ["imageId"], inPlace: ["build", "docker", "removeOnDelete"] });
         // Tags are engine-wide: another stack on this engine may have rebuilt or removed `<repository>:<version>`
         // since our last up. Then build or pull again (in place), rather than fail later starting a container.
         if (!d.changes && (await liveId(olds)) !== olds.imageId) return { ...d, changes: true };
@@ -103,10 +106,17 @@ export const provider = {
     async update(_id: string, _olds: Outputs, news: Inputs) {
         return { outs: { ...news, imageId: await produce(news) } };
     },
-    async delete() {
-        // The tag stays. `<repository>:<version>` is engine-wide, so every stack on this engine (staging, tests,
+    async delete(_id: string, props: Outputs) {
+        // A shared tag stays. `<repository>:<version>` is engine-wide, so every stack on this engine (staging, tests,
         // drills) uses the same tag. Untagging on one stack's destroy broke the others. Old images are left for
         // `docker image prune`, the same way data volumes are left.
+        if (!props.removeOnDelete) return;
+        try {
+            await connect(props.docker).getImage(props.name).remove();
+        } catch (err) {
+            if (statusOf(err) === 404 || statusOf(err) === 409) return; // gone, or a container still uses it
+            throw engineError("remove", `image ${props.name}`, props.docker, err);
+        }
     },
 } satisfies pulumi.dynamic.ResourceProvider;
 

@@ -46,19 +46,23 @@ async function main() {
         const deploy: { detect: number; back: number; total: number; failed: number; requests: number }[] = [];
         for (let i = 0; i < 3; i++) {
             const load = startLoad(`${url}/api/notes`, { threads: 1, connections: 20 });
-            const off = whenOff(url, "green");
-            const seenOn = (async () => {
-                // green gets its share first; only then does "off" mean "back"
-                for (;;) {
-                    const st = (await http(`${url}/lb/status`)).body as { weights: Record<string, number> };
-                    if (st.weights.green > 0) return;
+            // Green gets its share first (the 10 % step); "back" is the first moment after that it has none.
+            let polling = true;
+            const off = (async () => {
+                let on = false;
+                while (polling) {
+                    const st = (await http(`${url}/lb/status`).catch(() => undefined))?.body as { weights?: Record<string, number> } | undefined;
+                    if (st?.weights) {
+                        if (st.weights.green > 0) on = true;
+                        else if (on) return Date.now();
+                    }
                     await new Promise((r) => setTimeout(r, 50));
                 }
+                return NaN;
             })();
             const r = await stack.noteshub("deploy", "v1.0.1").done;
-            await seenOn;
-            const lb = await off.at;
-            off.stop();
+            const lb = await Promise.race([off, new Promise<number>((res) => setTimeout(() => res(NaN), 5000))]);
+            polling = false;
             const w = await load.stop();
             const t = r.json?.trigger;
             if (!t) throw new Error(`no trigger fired: ${r.stderr}`);

@@ -98,10 +98,14 @@ describe("Docker providers against the real engine", { timeout: 10 * 60_000 }, (
             const second = await image.provider.update("id", first.outs, news);
             assert.notEqual(second.outs.imageId, first.outs.imageId);
             assert.equal(docker("run", "--rm", "noteshub-provtest-img:1", "cat", "/msg"), "two");
-            await image.provider.delete();
+            await image.provider.delete("id", second.outs);
             assert.ok(dockerOk("image", "inspect", "noteshub-provtest-img:1"), "another stack on this engine may use the same tag");
             docker("image", "rm", "noteshub-provtest-img:1"); // as another stack's destroy did before
             assert.deepEqual(await image.provider.diff("id", second.outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
+            // A stack's own tag (the balancer's) goes with the stack.
+            const own = await image.provider.create({ ...news, removeOnDelete: true });
+            await image.provider.delete("id", own.outs);
+            assert.ok(!dockerOk("image", "inspect", "noteshub-provtest-img:1"));
         });
 
         it("reports a failing build step with the last build lines", async () => {
