@@ -150,6 +150,7 @@ const deploy: Command = {
             });
             const restored = (result.json as RunOutcome).restored;
             incident?.end(restored?.ok === true, restored?.error);
+            if (result.ok) ctx.say(`${version} has all traffic; the runbook watches it 15-30 minutes: npm run noteshub -- watch --stack ${ctx.stack.name}`);
             return { ...result, json: { ...(result.json as object), trigger: incident ? { ...incident.firing, impact: incident.impact() } : null } };
         } finally {
             await watcher.stop();
