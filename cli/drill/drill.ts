@@ -59,6 +59,8 @@ async function setReleaseEnv(ctx: Context, original: NotesHubConfig, version: st
 export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): Promise<Result> {
     const windowSec = Number(ctx.options.window ?? 5);
     if (!(Number.isInteger(windowSec) && windowSec >= 1 && windowSec <= 300)) throw new PlanError(`--window must be whole seconds 1-300, got ${ctx.options.window}`);
+    const clients = Number(ctx.options.clients ?? 8);
+    if (!(Number.isInteger(clients) && clients >= 1 && clients <= 200)) throw new PlanError(`--clients must be 1-200 synthetic users, got ${ctx.options.clients}`);
     const tune = drillTuning(windowSec);
     const original = await readConfig(ctx.stack);
     const cfg = tune(original);
@@ -110,10 +112,10 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
         },
     });
     await watcher.start();
-    const load = new SyntheticLoad(url, Number(ctx.options.clients ?? 8));
+    const load = new SyntheticLoad(url, clients);
     load.start();
     const steps: DrillStep[] = [];
-    const lastOn = (color: string, from: number, to: number) => Math.max(0, ...load.between(from, to).filter((h) => h.color === color).map((h) => h.at));
+    const lastOn = (color: string, from: number, to: number) => load.between(from, to).reduce((last, h) => (h.color === color && h.at > last ? h.at : last), 0);
     const record = (name: string, expected: string, t0: number, passed: boolean, outcome: string, extra: Partial<DrillStep> = {}) => {
         const hits = load.between(t0, Date.now());
         const step: DrillStep = { name, expected, passed, outcome, startedAt: t0, endedAt: Date.now(), requests: hits.length, failed: hits.filter((h) => !h.ok).length, ...extra };
