@@ -30,7 +30,7 @@ export function notifierFor(ctx: Context, cfg: NotesHubConfig): Notifier {
 export class Incident {
     private readonly started = Date.now();
     private timer?: NodeJS.Timeout;
-    private status = "Switching traffic to previous version";
+    private readonly status = "Switching traffic to previous version";
 
     constructor(
         private readonly ctx: Context,
@@ -53,10 +53,6 @@ export class Incident {
         this.notifier.send({ kind: "rollback-initiated", stack: this.ctx.stack.name, from: this.from.version, to: this.to.version, reason: f.reason, status: this.status, eta: "under 1 minute (immediate rollback: traffic switch)" });
         const every = this.cfg.monitoring.statusEverySec * 1000;
         this.timer = setInterval(() => this.notifier.send({ kind: "rollback-update", stack: this.ctx.stack.name, from: this.from.version, to: this.to.version, reason: f.reason, status: this.status, elapsedSec: (Date.now() - this.started) / 1000 }), every);
-    }
-
-    progress(status: string): void {
-        this.status = status;
     }
 
     /** Failed requests on the colour rolled back from, from the first bad signal to now. */

@@ -123,7 +123,7 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
         ctx.say(`${passed ? "PASS" : "FAIL"} ${name}: ${outcome} (${step.failed} of ${step.requests} requests failed)`);
         ctx.log("step", `drill: ${name}: ${outcome}`, passed, { why: expected, figures: { ...step } });
     };
-    let healthAfter = "unknown";
+    const clean = (from: number) => load.between(from, Date.now()).every((h) => h.ok);
     try {
         await new Promise((r) => setTimeout(r, 2000)); // a baseline on the good colour
 
@@ -132,15 +132,14 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
         mark("1 bad health");
         await setReleaseEnv(ctx, original, release, { NOTESHUB_FAIL_HEALTH: "1" });
         let r = await run.deploy(sub([release], { steps: "10,100" }));
-        let j = r.json as { steps?: { ok: boolean; seconds: number; error?: string }[]; restored?: { ok: boolean } };
+        const j = r.json as { steps?: { ok: boolean; seconds: number; error?: string }[]; restored?: { ok: boolean } };
         const served = load.between(t0, Date.now()).filter((h) => h.color === idle).length;
         const failedStep = j.steps?.find((s) => !s.ok);
         const detectSec = failedStep?.seconds;
         // Withdraw it (its colour stays broken otherwise, and every later up would fail on its gate).
         await setReleaseEnv(ctx, original, release, savedEnv);
         const withdrawn = await up(ctx.stack, "noteshub drill: withdraw the release failing health", () => undefined).then(() => true, () => false);
-        const failedHits = load.between(t0, Date.now()).filter((h) => !h.ok).length;
-        record("release failing health", "the gate blocks it; no user request reaches it or fails", t0, !r.ok && served === 0 && failedHits === 0 && /health gate/.test(failedStep?.error ?? "") && withdrawn,
+        record("release failing health", "the gate blocks it; no user request reaches it or fails", t0, !r.ok && served === 0 && clean(t0) && /health gate/.test(failedStep?.error ?? "") && withdrawn,
             `${r.ok ? "deployed!" : `blocked: ${(failedStep?.error ?? "").split("\n").find((l) => /health gate/.test(l))?.trim().replace(/^error: /, "").replace(/; body: .*$/, "") ?? "failed"}`}; ${served} requests reached ${idle}${withdrawn ? "" : "; withdrawing it failed"}`, { detectSec });
 
         // 2. Healthy but answering errors: the triggers roll it back.
@@ -160,13 +159,12 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
         mark("3 deploy");
         await setReleaseEnv(ctx, original, release, savedEnv);
         r = await run.deploy(sub([release], {}));
-        record("healthy release", "10 -> 25 -> 50 -> 100 %, no failed request", t0, r.ok && load.between(t0, Date.now()).every((h) => h.ok), r.ok ? `${release} live on ${idle}` : "deploy failed");
+        record("healthy release", "10 -> 25 -> 50 -> 100 %, no failed request", t0, r.ok && clean(t0), r.ok ? `${release} live on ${idle}` : "deploy failed");
 
         // 4. Immediate rollback.
         t0 = Date.now();
         mark("4 immediate");
         r = await run.rollback(sub([], {}));
-        const clean = (from: number) => load.between(from, Date.now()).every((h) => h.ok);
         record("immediate rollback", `all traffic back to ${goodColor} (${good}) in seconds, no failed request`, t0, r.ok && clean(t0), r.ok ? `${good} live on ${goodColor}` : "rollback failed", { recoverSec: Math.max(0, lastOn(idle, t0, Date.now()) - t0) / 1000 });
 
         // 5. Standard rollback (after the release is live again).
@@ -191,7 +189,7 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
     }
     const after = await counts(cfg, ids);
     const health = await colourHealth({ ...cfg, ...d0 });
-    healthAfter = health.map((h) => `${h.color} ${h.version} ${h.healthy ? "healthy" : `UNHEALTHY (${h.reason})`}`).join(", ");
+    const healthAfter = health.map((h) => `${h.color} ${h.version} ${h.healthy ? "healthy" : `UNHEALTHY (${h.reason})`}`).join(", ");
     const dataOk = after.found === ids.length && after.documents === before.documents && after.uploads === before.uploads;
     const report: DrillReport = {
         stack: ctx.stack.name, startedAt: new Date(started).toISOString(), seconds: (Date.now() - started) / 1000,

@@ -24,7 +24,6 @@ export interface Watched {
 
 export interface WatcherOptions {
     readonly onSnapshot?: (s: Snapshot) => void;
-    readonly onFiring?: (f: Firing, s: Snapshot) => void;
 }
 
 /** A /health answer: healthy by the gate's rules, and whether the colour's own database check passed. */
@@ -48,6 +47,8 @@ export class Watcher {
     private readonly dbProbes: DbProbe[] = [];
     private timers: NodeJS.Timeout[] = [];
     private stopped = false;
+    /** A probe round still running (a database or colour that is down answers late): the next one waits its turn. */
+    private probing = false;
     private logStream?: NodeJS.ReadableStream;
     private waiters: ((f: Firing | undefined) => void)[] = [];
     last?: Snapshot;
@@ -66,7 +67,11 @@ export class Watcher {
         await this.follow().catch(() => this.refollow());
         this.timers.push(setInterval(() => this.tick(), 1000));
         const every = this.cfg.monitoring.triggers.health.intervalSec * 1000;
-        const probe = () => void this.probe().catch(() => undefined);
+        const probe = () => {
+            if (this.probing) return;
+            this.probing = true;
+            void this.probe().catch(() => undefined).finally(() => (this.probing = false));
+        };
         probe();
         this.timers.push(setInterval(probe, every));
     }
@@ -77,10 +82,6 @@ export class Watcher {
         this.watched = w;
         const release = (x: Watched) => (x.live ? `${x.live}@${x.versions[x.live]}` : "");
         if (release(w) !== release(before)) this.triggers = new Triggers(this.cfg.monitoring);
-    }
-
-    get fired(): Firing | undefined {
-        return this.triggers.fired;
     }
 
     get watching(): Watched {
@@ -152,7 +153,7 @@ export class Watcher {
                 }
                 if (this.stopped || version !== this.watched.versions[c]) return; // the colour changed meanwhile
                 this.health.set(c, a);
-                if (c === this.watched.live && this.watched.shares[c] > 0 && version === this.watched.versions[c]) this.consider(this.triggers.health(Date.now(), a));
+                if (c === this.watched.live && this.watched.shares[c] > 0) this.consider(this.triggers.health(Date.now(), a));
             }),
             this.db.probe().then((p) => {
                 this.dbProbes.push(p);
@@ -177,7 +178,6 @@ export class Watcher {
 
     private consider(f: Firing | undefined): void {
         if (!f) return;
-        this.opts.onFiring?.(f, this.last ?? this.snapshot(Date.now()));
         for (const w of this.waiters.splice(0)) w(f);
     }
 
