@@ -4,8 +4,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { stagingValues } from "../helpers/config";
-import { freePort, http, purgeDockerLeftovers, TestStack } from "../helpers/stack";
+import { http, TestStack, startTestStack } from "../helpers/stack";
 
 const STACK = "e2e-cli";
 
@@ -22,14 +21,8 @@ describe("noteshub CLI (real Automation API, pulumi, Docker, nginx, FerretDB)", 
     const served = async (cookie?: string) => (await http(`${url}/`, { headers: cookie ? { cookie } : {} })).body as { version: string; color: string };
 
     before(async () => {
-        purgeDockerLeftovers(STACK);
-        const port = await freePort();
-        url = `http://127.0.0.1:${port}`;
         // Each traffic step is watched stepSec (default 60 s, the runbook's pace); the triggers have their own suite.
-        stack = new TestStack(STACK, stagingValues({ loadBalancer: { port }, monitoring: { stepSec: 1 } }));
-        stack.init({ "database.password": "e2e-password-0123" });
-        const r = stack.up();
-        assert.equal(r.code, 0, r.stdout + r.stderr);
+        ({ stack, url } = await startTestStack(STACK, { monitoring: { stepSec: 1 } }));
     });
     after(() => stack?.dispose());
 

@@ -6,8 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { stagingValues } from "../helpers/config";
-import { freePort, http, purgeDockerLeftovers, TestStack } from "../helpers/stack";
+import { http, TestStack, startTestStack } from "../helpers/stack";
 
 const STACK = "e2e-drill";
 const WINDOW = 3;
@@ -24,13 +23,7 @@ describe("noteshub drill (real engine, short windows)", { timeout: 20 * 60_000 }
     };
 
     before(async () => {
-        purgeDockerLeftovers(STACK);
-        const port = await freePort();
-        url = `http://127.0.0.1:${port}`;
-        stack = new TestStack(STACK, stagingValues({ loadBalancer: { port } }));
-        stack.init({ "database.password": "e2e-password-0123" });
-        const r = stack.up();
-        assert.equal(r.code, 0, r.stdout + r.stderr);
+        ({ stack, url } = await startTestStack(STACK));
     });
     after(() => {
         stack?.dispose();

@@ -3,8 +3,7 @@
 // and leaves traffic where it was.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { stagingValues } from "../helpers/config";
-import { freePort, http, purgeDockerLeftovers, TestStack } from "../helpers/stack";
+import { http, TestStack, startTestStack } from "../helpers/stack";
 
 const STACK = "e2e-gate";
 
@@ -24,13 +23,7 @@ describe("health gate (real pulumi, Docker, nginx, FerretDB)", { timeout: 15 * 6
     };
 
     before(async () => {
-        purgeDockerLeftovers(STACK);
-        const port = await freePort();
-        url = `http://127.0.0.1:${port}`;
-        stack = new TestStack(STACK, stagingValues({ loadBalancer: { port }, healthGate: { intervalMs: 300, timeoutSec: 6 } }));
-        stack.init({ "database.password": "e2e-password-0123" });
-        const r = stack.up();
-        assert.equal(r.code, 0, r.stdout + r.stderr);
+        ({ stack, url } = await startTestStack(STACK, { healthGate: { intervalMs: 300, timeoutSec: 6 } }));
         assert.equal(await liveVersion(), "v1.0.0");
     });
     after(() => stack?.dispose());

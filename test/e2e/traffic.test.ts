@@ -3,9 +3,8 @@
 // hammering the balancer, drop no request. The shift splits by weight and keeps a client on its colour.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { stagingValues } from "../helpers/config";
 import { startLoad, type LoadResult } from "../helpers/load";
-import { freePort, http, purgeDockerLeftovers, TestStack } from "../helpers/stack";
+import { http, TestStack, startTestStack } from "../helpers/stack";
 
 const STACK = "e2e-traffic";
 
@@ -33,13 +32,7 @@ describe("traffic moves without dropping a request (real pulumi, Docker, nginx, 
     };
 
     before(async () => {
-        purgeDockerLeftovers(STACK);
-        const port = await freePort();
-        url = `http://127.0.0.1:${port}`;
-        stack = new TestStack(STACK, stagingValues({ loadBalancer: { port } }));
-        stack.init({ "database.password": "e2e-password-0123" });
-        const r = stack.up();
-        assert.equal(r.code, 0, r.stdout + r.stderr);
+        ({ stack, url } = await startTestStack(STACK));
         assert.equal(await colorOf(), "blue");
     });
     after(() => stack?.dispose());

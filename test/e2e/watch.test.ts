@@ -9,8 +9,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { readLog } from "../../cli/log";
 import { startLoad } from "../helpers/load";
-import { docker, freePort, http, purgeDockerLeftovers, TestStack } from "../helpers/stack";
-import { stagingValues } from "../helpers/config";
+import { docker, freePort, http, TestStack, startTestStack } from "../helpers/stack";
 import { readFileSync } from "node:fs";
 
 const STACK = "e2e-watch";
@@ -39,7 +38,6 @@ describe("automatic rollback (real engine, short windows)", { timeout: 900_000 }
     const live = async () => (await http(`${url}/lb/status`)).body as { active: string; traffic: number };
 
     before(async () => {
-        purgeDockerLeftovers(STACK);
         hook = createServer((req, res) => {
             if (hookMode === "dead") return; // accepts, never answers
             let body = "";
@@ -50,20 +48,14 @@ describe("automatic rollback (real engine, short windows)", { timeout: 900_000 }
             });
         });
         await new Promise<void>((r) => hook.listen(0, "127.0.0.1", r));
-        const port = await freePort();
-        url = `http://127.0.0.1:${port}`;
-        stack = new TestStack(STACK, stagingValues({
-            loadBalancer: { port },
+        ({ stack, url } = await startTestStack(STACK, {
             app: { repository: "noteshub-api", build: "examples/noteshub-api", env: { NOTESHUB_DRILL_DIR: "/tmp/noteshub-drill" }, envByVersion: { "v1.0.1": { NOTESHUB_USER_ERROR_RATE: "0.2" } } }, // smoke passes: the triggers must catch it
             monitoring: {
                 windowSec: WINDOW_SEC, minRequests: 5, stepSec: 20, statusEverySec: 2,
                 triggers: { errorRate: { percent: 10, forSec: FOR_SEC }, p95: { ms: 5000, forSec: FOR_SEC }, health: { failures: 3, intervalSec: 1 }, database: { failures: 2 } },
             },
             notifications: { attempts: 2, timeoutSec: 2 },
-        }));
-        stack.init({ "database.password": "e2e-password-0123", "notifications.webhook": `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` });
-        const r = stack.up();
-        assert.equal(r.code, 0, r.stdout + r.stderr);
+        }, { "notifications.webhook": `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` }));
     });
     after(() => {
         hook?.closeAllConnections();

@@ -5,6 +5,7 @@ import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { stagingValues } from "./config";
 
 export const ROOT = resolve(__dirname, "../..");
 
@@ -168,4 +169,21 @@ export async function http(url: string, init?: RequestInit): Promise<{ status: n
         /* not JSON */
     }
     return { status: res.status, headers: res.headers, body };
+}
+
+/**
+ * A staging-shaped stack (stagingValues plus `overrides`) up on a free port, for an e2e suite's before(): an earlier
+ * run's leftovers purged first; a failed `up` disposes of it and throws with pulumi's output.
+ */
+export async function startTestStack(name: string, overrides: Record<string, unknown> = {}, secrets: Record<string, string> = {}): Promise<{ stack: TestStack; url: string }> {
+    purgeDockerLeftovers(name);
+    const port = await freePort();
+    const stack = new TestStack(name, stagingValues({ loadBalancer: { port }, ...overrides }));
+    stack.init({ "database.password": "e2e-password-0123", ...secrets });
+    const r = stack.up();
+    if (r.code !== 0) {
+        stack.dispose();
+        throw new Error(`pulumi up of ${name} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+    }
+    return { stack, url: `http://127.0.0.1:${port}` };
 }
