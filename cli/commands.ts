@@ -1,54 +1,27 @@
 // The commands: each reads the declared state, plans its steps (plan.ts), and runs them (run.ts).
-import { otherColor, retainedList, targetSchema, type NotesHubConfig } from "../infra/config";
+import { NAMESPACE, otherColor, retainedList, targetSchema, type NotesHubConfig } from "../infra/config";
 import { RECHECK_MS, runGate } from "../infra/providers/healthGate";
-import { applyState } from "../infra/providers/lbConfig";
+import { applyState } from "../infra/providers/trafficState";
 import { renderState, weightsOf } from "../infra/render/nginx";
 import { connect } from "../infra/docker/engine";
+import { liveWeights, shareOf } from "../infra/docker/live";
 import { colorAddress, namesFor } from "../infra/names";
 import { colourHealth } from "./health";
-import { PlanError, planDeploy, planEmergency, planImmediate, planRollbackTo, type Declared, type Step } from "./plan";
-import { restoreNewestBackup } from "./restore";
+import { PlanError, planDeploy, planEmergency, planImmediate, planRevert, planRollbackTo, versionOf, type Declared, type Step } from "./plan";
+import { restoreReleaseBackups } from "./restore";
 import { runSteps, TriggerFired, type Reporter, type RunOptions, type RunOutcome } from "./run";
 import { Incident, notifierFor } from "./incident";
 import { Watcher, type Watched } from "./monitor/watcher";
+import type { Firing } from "./monitor/triggers";
+import { BusyError } from "./lock";
 import { watch } from "./watch";
 import { drill } from "./drill/drill";
 import { readLog, type LogEntry } from "./log";
-import { declaredOf, history, openStack, outputs, readConfig, up, writeHistoric } from "./stack";
+import { declaredOf, history, openStack, outputs, readConfig, readConfigFile, writeChange, writeConfigFile, writeHistoric } from "./stack";
+import { configOf, type Command, type Context, type Result } from "./context";
+import { release } from "./release";
 
-export interface Context {
-    readonly stack: Awaited<ReturnType<typeof openStack>>;
-    readonly args: string[];
-    readonly options: Record<string, string | boolean | undefined>;
-    readonly say: (text: string) => void;
-    readonly json: boolean;
-    /** Appends to the deployment log (commands that change the stack). */
-    readonly log: (event: LogEntry["event"], what: string, ok: boolean, extra?: Partial<Pick<LogEntry, "why" | "seconds" | "figures" | "error">>) => void;
-    readonly logFile: string;
-    /** Where stack locks live (a command that acts later, like watch, takes the lock then). */
-    readonly lockDir: string;
-    /** Adjusts the config a command acts on without writing it (the drill's short monitoring windows). */
-    readonly tune?: (cfg: NotesHubConfig) => NotesHubConfig;
-}
-
-/** The stack's config as this command acts on it. */
-export async function configOf(ctx: Context): Promise<NotesHubConfig> {
-    const cfg = await readConfig(ctx.stack);
-    return ctx.tune ? ctx.tune(cfg) : cfg;
-}
-
-export interface Result {
-    readonly ok: boolean;
-    readonly json: unknown;
-}
-
-interface Command {
-    /** Changes the stack: takes the stack lock (and writes the deployment log). */
-    readonly changes: boolean;
-    /** Writes the deployment log without taking the lock for its whole run (watch: only while it rolls back). */
-    readonly records?: boolean;
-    run(ctx: Context): Promise<Result>;
-}
+export type { Context, Result } from "./context";
 
 function reporter(ctx: Context): Reporter {
     return {
@@ -123,34 +96,73 @@ const deploy: Command = {
         const [version] = ctx.args;
         if (!version) throw new PlanError("deploy needs a version: noteshub deploy v1.2.3");
         const cfg = await configOf(ctx);
+        if (cfg.environment === "production" && !cfg.app.build && !cfg.app.digests[version]) {
+            throw new PlanError(`${version} has not been released (no ${NAMESPACE}:app.digests["${version}"]): production runs only released bytes; release it first: npm run noteshub -- release ${version} --stack ${ctx.stack.name}`);
+        }
         const steps = String(ctx.options.steps ?? "10,25,50,100").split(",").map(Number);
         const schema = ctx.options.schema === undefined ? undefined : Number(ctx.options.schema);
         if (schema !== undefined && !(Number.isInteger(schema) && schema >= 0)) throw new PlanError(`--schema must be a migration number (0 or more), got ${ctx.options.schema}`);
+        const watchSec = ctx.options.watch === undefined ? cfg.monitoring.watchSec : Number(ctx.options.watch);
+        if (!(Number.isInteger(watchSec) && watchSec >= 0)) throw new PlanError(`--watch must be whole seconds (0 or more), got ${ctx.options.watch}`);
         const plan = planDeploy(declaredOf(cfg), version, { steps, schema });
         const notifier = notifierFor(ctx, cfg);
-        // Between traffic steps the new colour is watched (runbook: "Monitor metrics and errors"): a trigger fails
-        // the step, and the step's restore sends traffic back; the figures come from the balancer's log.
+        // The runbook's flow is one flow: shift, monitor, then commit or roll back. Each traffic step is watched
+        // (monitoring.stepSec), and 100 % for monitoring.watchSec (15-30 minutes); one watcher all along, so a
+        // trigger's "for 5 minutes" counts from when the condition began, across steps. A trigger fails the step,
+        // and the step's restore sends traffic back; the figures come from the balancer's log.
         const watcher = new Watcher(cfg, { ...watchedOf(declaredOf(cfg)), live: undefined });
         await watcher.start();
         let incident: Incident | undefined;
-        const stepSec = cfg.monitoring.stepSec;
+        let tookOver = false;
+        const fire = (f: Firing, after: Declared): never => {
+            const from = { color: after.activeColor, version: after[`${after.activeColor}Version`] };
+            const back = otherColor(after.activeColor);
+            incident = new Incident(ctx, cfg, notifier, watcher, f, from, { color: back, version: after[`${back}Version`] });
+            incident.begin();
+            throw new TriggerFired(f.trigger, f.reason);
+        };
         try {
             const result = await execute(ctx, cfg, `deploy ${version}`, plan, {
                 bake: async (after) => {
                     watcher.update(watchedOf(after));
-                    ctx.say(`    watching ${after.activeColor} (${after[`${after.activeColor}Version`]}) at ${after.traffic} % for ${stepSec} s; rollback triggers armed`);
-                    const f = await watcher.watchFor(stepSec * 1000);
-                    if (!f) return;
-                    const from = { color: after.activeColor, version: after[`${after.activeColor}Version`] };
-                    const back = otherColor(after.activeColor);
-                    incident = new Incident(ctx, cfg, notifier, watcher, f, from, { color: back, version: after[`${back}Version`] });
-                    incident.begin();
-                    throw new TriggerFired(f.trigger, f.reason);
+                    const final = after.traffic === 100;
+                    const sec = final ? watchSec : cfg.monitoring.stepSec;
+                    if (sec === 0) return;
+                    const what = `${after.activeColor} (${after[`${after.activeColor}Version`]})`;
+                    ctx.say(final
+                        ? `    watching ${what} at 100 % for ${sec} s before the release is done (runbook: monitor 15-30 minutes); rollback triggers armed; Ctrl-C ends the watch and keeps the release`
+                        : `    watching ${what} at ${after.traffic} % for ${sec} s; rollback triggers armed`);
+                    if (!final) {
+                        const f = await watcher.watchFor(sec * 1000);
+                        if (f) fire(f, after);
+                        return;
+                    }
+                    const retake = ctx.pauseLock?.();
+                    let f: Firing | undefined;
+                    try {
+                        f = await untilSignal(watcher.watchFor(sec * 1000), () => ctx.say("    watch ended by the operator: the release stays"));
+                    } finally {
+                        try {
+                            retake?.();
+                        } catch (err) {
+                            if (!(err instanceof BusyError)) throw err;
+                            ctx.say(`    ${f ? `rollback trigger ${f.trigger} fired, but ` : ""}another command took the stack during the watch (${err.message}); it is left to that command`);
+                            f = undefined;
+                            tookOver = true;
+                        }
+                    }
+                    const now = declaredOf(await readConfig(ctx.stack));
+                    if (!tookOver && (now.activeColor !== after.activeColor || now.traffic !== after.traffic || versionOf(now, now.activeColor) !== versionOf(after, after.activeColor))) {
+                        ctx.say(`    the stack changed during the watch (another command): ${now.activeColor} (${versionOf(now, now.activeColor)}) at ${now.traffic} % now; the watch ends here`);
+                        tookOver = true;
+                        return;
+                    }
+                    if (f) fire(f, after);
                 },
             });
             const restored = (result.json as RunOutcome).restored;
             incident?.end(restored?.ok === true, restored?.error);
-            if (result.ok) ctx.say(`${version} has all traffic; the runbook watches it 15-30 minutes: npm run noteshub -- watch --stack ${ctx.stack.name}`);
+            if (result.ok && !tookOver) ctx.say(watchSec > 0 ? `${version} has all traffic and held it for ${watchSec} s with the triggers armed; to keep watching: npm run noteshub -- watch --stack ${ctx.stack.name}` : `${version} has all traffic; it was not watched at 100 % (--watch 0): npm run noteshub -- watch --stack ${ctx.stack.name}`);
             return { ...result, json: { ...(result.json as object), trigger: incident ? { ...incident.firing, impact: incident.impact() } : null } };
         } finally {
             await watcher.stop();
@@ -158,6 +170,25 @@ const deploy: Command = {
         }
     },
 };
+
+/** Waits for `p`, or for SIGINT/SIGTERM (then undefined): the operator ends a long watch, not the command. */
+async function untilSignal<T>(p: Promise<T | undefined>, onSignal: () => void): Promise<T | undefined> {
+    let stop: () => void = () => undefined;
+    const signalled = new Promise<undefined>((resolve) => {
+        stop = () => {
+            onSignal();
+            resolve(undefined);
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+    });
+    try {
+        return await Promise.race([p, signalled]);
+    } finally {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+    }
+}
 
 /**
  * The immediate rollback's fast path (runbook: "switch traffic back", seconds): once the config declares the other
@@ -182,15 +213,35 @@ const rollback: Command = {
         if (ctx.options.emergency) {
             const { target, steps } = planEmergency(d);
             const docker = connect(cfg.docker);
-            const name = namesFor(cfg).of(target);
-            ctx.say(`emergency: restarting ${name} (the last known good colour)`);
-            await docker.getContainer(name).restart({ t: 5 });
+            const names = namesFor(cfg);
+            const name = names.of(target);
+            // A colour that serves is never restarted (INVARIANTS 4): during a shift the last known good colour still
+            // has its share, and restarting it would drop its requests. The live state says, else the declared one.
+            const share = shareOf(await liveWeights(docker, names.of("lb")).catch(() => null), target);
+            if (share !== 0) {
+                ctx.say(`emergency: ${name} (the last known good colour) ${share === null ? "may serve traffic (the balancer's state can't be read)" : `serves ${share} % of traffic`}, so it is not restarted; all traffic moves to it`);
+            } else {
+                ctx.say(`emergency: restarting ${name} (the last known good colour)`);
+                await docker.getContainer(name).restart({ t: cfg.app.drainSec });
+            }
             const result = await execute(ctx, cfg, "rollback --emergency", steps);
             if (!result.ok || !ctx.options["restore-data"]) return result;
-            const restored = await restoreNewestBackup(cfg);
-            ctx.log("step", restored ? `restored backup ${restored.backup}` : "no backup to restore", true, { why: "--restore-data: the data is at fault", figures: { restored: restored ?? null } });
-            ctx.say(restored ? `restored backup ${restored.backup} (taken by migration ${restored.migration} at ${restored.createdAt}): ${restored.documents} documents` : "no migration backup to restore: the data was left as it is");
-            return { ok: true, json: { ...(result.json as object), restored: restored ?? null } };
+            // What the release left behind changed: the migrations its version needs and the target's does not.
+            const from = versionOf(d, otherColor(target));
+            const plan = { after: cfg.schema[versionOf(d, target)] ?? 0, upTo: cfg.schema[from] ?? 0 };
+            const restored = plan.upTo > plan.after ? await restoreReleaseBackups(cfg, plan) : [];
+            const what = restored.length ? `restored ${restored.map((r) => `backup ${r.backup}`).join(", ")}` : "no backup to restore";
+            ctx.log("step", what, true, { why: "--restore-data: the data is at fault", figures: { restored } });
+            if (!restored.length) {
+                ctx.say(plan.upTo > plan.after
+                    ? `no backup taken by the migrations ${from} needs beyond ${versionOf(d, target)} (${plan.after + 1}-${plan.upTo}): the data was left as it is`
+                    : `${from} needs no migration ${versionOf(d, target)} does not: no backup of its to restore; the data was left as it is`);
+            }
+            for (const r of restored) {
+                ctx.say(`restored backup ${r.backup} (taken by migration ${r.migration} at ${r.createdAt}): ${r.documents} documents` +
+                    (r.kept ? `; ${r.kept} written since were left as they are (${r.keptIds.join(", ")}${r.kept > r.keptIds.length ? ", ..." : ""})` : ""));
+            }
+            return { ok: true, json: { ...(result.json as object), restored } };
         }
         if (typeof ctx.options.to === "string") return execute(ctx, cfg, `rollback --to ${ctx.options.to}`, planRollbackTo(d, ctx.options.to));
         return execute(ctx, cfg, "rollback", planImmediate(d), { fastSteps: true });
@@ -248,23 +299,48 @@ const revert: Command = {
         }
         const entry = entries[position - 1];
         if (entry.kind !== "update") throw new PlanError(`update ${position} is a ${entry.kind}, not an update; pick an update from noteshub history`);
-        ctx.say(`revert to update ${position} (${new Date(entry.startTime).toISOString()}, ${entry.result})`);
-        const started = Date.now();
-        ctx.log("command-started", `revert to update ${position} (${new Date(entry.startTime).toISOString()})`, true, { figures: { update: { position, startTime: entry.startTime, result: entry.result, message: entry.message } } });
-        const kept = await writeHistoric(ctx.stack, entry.config as never);
-        if (kept.length) ctx.say(`kept as they are now (they hold secrets): ${kept.join(", ")}`);
-        const cfg = await readConfig(ctx.stack); // the reverted config must parse, or nothing runs
+        const what = `revert to update ${position}`;
+        ctx.say(`${what} (${new Date(entry.startTime).toISOString()}, ${entry.result})`);
+        const cfg = await configOf(ctx);
+        // The whole config of that update, then the declared keys as they run now: the plan's steps move those,
+        // through the idle colour (issue #12). Bad input (it doesn't parse, or can't be reached safely) changes nothing.
+        const before = readConfigFile(ctx.stack);
+        let steps: Step[];
+        let kept: string[];
         try {
-            const r = await up(ctx.stack, `noteshub revert ${position}`, (l) => /\(\d+s\)/.test(l) && ctx.say(`    ${l.trim()}`));
-            ctx.say(`revert: done in ${((Date.now() - started) / 1000).toFixed(1)} s (${r.summary})`);
-            ctx.log("command-finished", `revert to update ${position}`, true, { seconds: (Date.now() - started) / 1000, figures: { changes: r.summary, declared: declaredOf(cfg) } });
-            return { ok: true, json: { ok: true, command: `revert ${position}`, declared: declaredOf(cfg), seconds: (Date.now() - started) / 1000 } };
+            kept = await writeHistoric(ctx.stack, entry.config as never);
+            steps = planRevert(declaredOf(cfg), declaredOf(await readConfig(ctx.stack)), what);
+            await writeChange(ctx.stack, declaredOf(cfg));
         } catch (err) {
-            ctx.log("command-finished", `revert to update ${position}`, false, { seconds: (Date.now() - started) / 1000, error: (err as Error).message.slice(0, 2000) });
-            throw new Error(`revert to update ${position}: pulumi up failed; the config now declares that update (see git diff Pulumi.${ctx.stack.name}.yaml): ${(err as Error).message}`);
+            writeConfigFile(ctx.stack, before);
+            throw err;
         }
+        if (kept.length) ctx.say(`kept as they are now (they hold secrets): ${kept.join(", ")}`);
+        const result = await execute(ctx, cfg, what, steps);
+        if (!result.ok) await revertBack(ctx, before, what);
+        return result;
     },
 };
+
+/**
+ * A revert that failed brought back that update's other settings (app.env, ...) too: the whole config goes back to
+ * what ran before it, the way a revert goes (through the idle colour), from where the failed step left traffic.
+ */
+async function revertBack(ctx: Context, before: string, what: string): Promise<void> {
+    const now = declaredOf(await readConfig(ctx.stack)); // what runs: the failed step's own restore wrote it
+    writeConfigFile(ctx.stack, before);
+    const cfg = await readConfig(ctx.stack);
+    await writeChange(ctx.stack, now); // until the steps below move them, the colours and versions as they run
+    let back: Step[];
+    try {
+        back = planRevert(now, declaredOf(cfg), `back to what ran before ${what}`);
+    } catch (err) {
+        ctx.say(`${what} failed; its other settings are back to what ran before, the colours and versions are declared as they run (${(err as Error).message}); run noteshub status`);
+        return;
+    }
+    ctx.say(`${what} failed: back to what ran before it`);
+    await execute(ctx, cfg, `back to what ran before ${what}`, back);
+}
 
 const log: Command = {
     changes: false,
@@ -290,5 +366,5 @@ const drillCmd: Command = {
     run: (ctx) => drill(ctx, { deploy: deploy.run, rollback: rollback.run }),
 };
 
-export const commands = { status, deploy, rollback, history: historyCmd, revert, log, watch: watchCmd, drill: drillCmd } satisfies Record<string, Command>;
+export const commands = { status, release, deploy, rollback, history: historyCmd, revert, log, watch: watchCmd, drill: drillCmd } satisfies Record<string, Command>;
 

@@ -4,7 +4,7 @@
 // counted from the balancer's own log.
 import type { Color, NotesHubConfig } from "../infra/config";
 import { storageOf } from "../infra/stackFile";
-import type { Context } from "./commands";
+import type { Context } from "./context";
 import type { Firing } from "./monitor/triggers";
 import type { Watcher } from "./monitor/watcher";
 import { duration, Notifier } from "./notify";

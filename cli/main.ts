@@ -1,6 +1,6 @@
 // noteshub: the operator's commands (issue #6), replacing the runbook's shell scripts. Every command declares its
 // steps in stack config and runs `pulumi up` (Automation API), so `pulumi stack history` records each one.
-//   noteshub status | deploy <version> | rollback [--to <version> | --emergency] | history | revert <n>
+//   noteshub status | release <version> | deploy <version> | rollback [--to <version> | --emergency] | history | revert <n>
 // Exit codes: 0 done; 1 the operation failed (what ran before was restored); 2 bad input (nothing changed);
 // 3 another command holds the stack.
 import { parseArgs } from "node:util";
@@ -14,12 +14,16 @@ import { cancel, openStack } from "./stack";
 
 const USAGE = `usage: noteshub <command> [--stack <name>] [--json]
   status                         live colour, traffic split, both colours' versions and health, schema, retained
+  release <version> [--context <dir>]
+                                 build <version> here, push it to app.repository's registry, record its digest
+  release <version> --adopt      record the digest of <version> as the Docker host pulled it (nothing built)
   deploy <version>               the idle colour gets <version>, then traffic moves 10 -> 25 -> 50 -> 100 %
          [--steps 10,25,50,100] [--schema N] [--pause <seconds>]
+         [--watch <seconds>]     ... then watch it at 100 % with the triggers armed (monitoring.watchSec; 0: skip)
   rollback                       immediate: all traffic back to the other colour
   rollback --to <version>        standard: that retained version gets all traffic, and the downs it needs run
   rollback --emergency           production down: restart the last known good colour, all traffic to it
-           [--restore-data]      ... and restore the newest migration backup
+           [--restore-data]      ... and restore the backups the release's own migrations took
   history                        the stack's updates, newest first (position, time, result, colour, versions)
   revert <position>              re-apply the config of that update (a position from history), then up
   log [--last N]                 the deployment log: every command, step, trigger and restore (who, what, why, figures)
@@ -47,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
                 steps: { type: "string" },
                 schema: { type: "string" },
                 pause: { type: "string" },
+                watch: { type: "string" },
                 last: { type: "string" },
                 for: { type: "string" },
                 every: { type: "string" },
@@ -55,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
                 window: { type: "string" },
                 out: { type: "string" },
                 clients: { type: "string" },
+                context: { type: "string" },
+                adopt: { type: "boolean" },
                 help: { type: "boolean", short: "h" },
             },
         });
@@ -89,7 +96,14 @@ async function main(argv: string[]): Promise<number> {
             say(`an earlier \`noteshub ${lock.tookOver.command}\` (pid ${lock.tookOver.pid}) died; clearing the stack lock its pulumi up may have left`);
             await cancel(stack);
         }
-        const ctx: Context = { stack, args, options: parsed.values, say, json, log, logFile: file, lockDir };
+        const pauseLock = () => {
+            lock?.release();
+            lock = undefined;
+            return () => {
+                lock = lockStack(lockDir, stackName, line);
+            };
+        };
+        const ctx: Context = { stack, args, options: parsed.values, say, json, log, logFile: file, lockDir, pauseLock: command.changes ? pauseLock : undefined };
         const result = await command.run(ctx);
         if (json) process.stdout.write(JSON.stringify(result.json, null, 2) + "\n");
         return result.ok ? EXIT.ok : EXIT.failed;

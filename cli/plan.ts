@@ -25,7 +25,7 @@ export interface Step {
 /** Bad input: nothing was changed. */
 export class PlanError extends Error {}
 
-const versionOf = (d: Declared, c: Color) => (c === "blue" ? d.blueVersion : d.greenVersion);
+export const versionOf = (d: Declared, c: Color) => (c === "blue" ? d.blueVersion : d.greenVersion);
 const versionKey = (c: Color): "blueVersion" | "greenVersion" => (c === "blue" ? "blueVersion" : "greenVersion");
 const retained = (d: Declared) => [d.retainedVersions.current, d.retainedVersions.previous, d.retainedVersions.archived];
 
@@ -68,7 +68,8 @@ export function planDeploy(d: Declared, version: string, opts: DeployOptions): S
         steps.push({ label: `start ${version} on ${idle} (migrations, health gate; no traffic yet)`, change: { ...start, [versionKey(idle)]: version } });
     }
     for (const share of opts.steps) {
-        steps.push({ label: `${idle} (${version}) gets ${share} % of traffic`, change: { activeColor: idle, traffic: share }, checkAfter: share < 100 });
+        // Every traffic step is checked and watched, the last one too: after 100 % comes the runbook's monitoring.
+        steps.push({ label: `${idle} (${version}) gets ${share} % of traffic`, change: { activeColor: idle, traffic: share }, checkAfter: true });
     }
     return steps;
 }
@@ -115,6 +116,39 @@ export function planRollbackTo(d: Declared, version: string): Step[] {
 export function planEmergency(d: Declared): { target: Color; steps: Step[] } {
     const target = colours(d).idle;
     return { target, steps: [{ label: `all traffic to ${target} (${versionOf(d, target)}), the last known good colour`, change: { activeColor: target, traffic: 100 } }] };
+}
+
+/**
+ * revert <n>: back to an earlier update's declared state, through the idle colour (issue #12): a colour that has all
+ * the traffic now and would run another version first hands its traffic to the other colour, which gets what the
+ * target gives it first, while idle. A colour with a share during a shift is never changed: finish the shift first.
+ */
+export function planRevert(now: Declared, target: Declared, what: string): Step[] {
+    // Only versions this stack still keeps: their images are pinned. One it let go would be built or pulled again,
+    // and a revert could not promise the bytes that ran (issue #12).
+    const gone = [...new Set([versionOf(target, "blue"), versionOf(target, "green")])].filter((v) => !retained(now).includes(v));
+    if (gone.length) {
+        throw new PlanError(`${what} runs ${gone.join(" and ")}, which this stack no longer keeps (retained: ${retained(now).join(", ")}), so its image is not the one that ran; deploy a retained version (noteshub deploy / rollback --to) instead`);
+    }
+    const weights = { [now.activeColor]: now.traffic, [otherColor(now.activeColor)]: 100 - now.traffic } as Record<Color, number>;
+    const whole: Change = { ...target };
+    const changing = COLORS.filter((c) => weights[c] > 0 && versionOf(now, c) !== versionOf(target, c));
+    if (changing.length === 0) return [{ label: `${what}: declare it as it was`, change: whole }];
+    const [c] = changing;
+    const o = otherColor(c);
+    if (weights[c] < 100 || changing.length > 1) {
+        throw new PlanError(`${what} runs another version on ${c}, which has ${weights[c]} % of traffic during a shift; finish the shift or roll it back first (noteshub rollback), then revert`);
+    }
+    if (!retained(target).includes(versionOf(now, c))) {
+        throw new PlanError(`${what} does not retain ${versionOf(now, c)}, which ${c} serves now, so ${c} can't keep serving while ${o} starts ${versionOf(target, o)}; move there step by step (noteshub rollback --to / deploy), then revert`);
+    }
+    const steps: Step[] = [
+        { label: `${what}, except ${c}: it keeps ${versionOf(now, c)} and all traffic while ${o} starts ${versionOf(target, o)}`, change: { ...whole, [versionKey(c)]: versionOf(now, c), activeColor: c, traffic: 100 } },
+        { label: `all traffic to ${o} (${versionOf(target, o)}) while ${c} changes version`, change: { activeColor: o, traffic: 100 } },
+        { label: `${c} to ${versionOf(target, c)}`, change: { [versionKey(c)]: versionOf(target, c) } },
+    ];
+    if (!(target.activeColor === o && target.traffic === 100)) steps.push({ label: `traffic as it was: ${target.activeColor} at ${target.traffic} %`, change: { activeColor: target.activeColor, traffic: target.traffic } });
+    return steps;
 }
 
 /** The declared state after a change. */

@@ -5,6 +5,7 @@ import { colourHealth } from "./health";
 import { applyChange, type Change, type Declared, type Step } from "./plan";
 import { up, writeChange, type OpenStack } from "./stack";
 import type { NotesHubConfig } from "../infra/config";
+import { weightsOf } from "../infra/render/nginx";
 
 export interface StepResult {
     readonly label: string;
@@ -79,7 +80,10 @@ export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Decl
             current = applyChange(current, step.change);
             if (step.checkAfter) {
                 if (opts.pauseSec) await new Promise((res) => setTimeout(res, opts.pauseSec! * 1000));
-                const bad = (await colourHealth({ ...cfg, ...current })).filter((h) => !h.healthy);
+                // The colours that serve after the step: at 100 % the other one is idle, and its health is no reason
+                // to send traffic back to it (it may be why this deploy runs).
+                const shares = weightsOf(current.activeColor, current.traffic);
+                const bad = (await colourHealth({ ...cfg, ...current })).filter((h) => !h.healthy && shares[h.color] > 0);
                 if (bad.length) throw new Error(`health check after the step: ${bad.map((h) => `${h.color} (${h.version}): ${h.reason}`).join("; ")}`);
                 await opts.bake?.(current, step);
             }

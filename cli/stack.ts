@@ -1,7 +1,8 @@
 // The stack through the Pulumi Automation API: every command writes stack config and runs `pulumi up`, so
 // `pulumi stack history` records it and what is declared is what runs (INVARIANTS 3).
+import { readFileSync, writeFileSync } from "node:fs";
 import { LocalWorkspace, type ConfigMap, type Stack, type UpdateSummary } from "@pulumi/pulumi/automation";
-import { NAMESPACE, parseConfig, type NotesHubConfig } from "../infra/config";
+import { NAMESPACE, parseConfig, stackFacts, type NotesHubConfig } from "../infra/config";
 import { projectRoot } from "../infra/paths";
 import type { Change, Declared } from "./plan";
 
@@ -16,9 +17,9 @@ export async function openStack(name: string): Promise<OpenStack> {
 }
 
 /** The stack's config as the program parses it (secrets decrypted: the passphrase comes from the environment). */
-export async function readConfig(s: OpenStack): Promise<NotesHubConfig> {
+export async function readConfig(s: OpenStack, opts: { releasing?: boolean } = {}): Promise<NotesHubConfig> {
     const all = await s.stack.getAllConfig();
-    return parseConfig(Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value])), s.name);
+    return parseConfig(Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value])), s.name, undefined, { ...stackFacts(s.name), ...opts });
 }
 
 export const declaredOf = (cfg: NotesHubConfig): Declared => ({
@@ -43,6 +44,15 @@ export async function writeChange(s: OpenStack, c: Change): Promise<void> {
     if (c.schema) await s.stack.removeConfig(`${NAMESPACE}:schema`);
     for (const [v, n] of Object.entries(c.schema ?? {})) put(`schema["${v}"]`, n);
     await s.stack.setAllConfig(entries, true);
+}
+
+/** The stack's config file as text (Pulumi.<stack>.yaml), to put back exactly when a command must change nothing. */
+export function readConfigFile(s: OpenStack): string {
+    return readFileSync(`${projectRoot()}/Pulumi.${s.name}.yaml`, "utf8");
+}
+
+export function writeConfigFile(s: OpenStack, text: string): void {
+    writeFileSync(`${projectRoot()}/Pulumi.${s.name}.yaml`, text);
 }
 
 export interface UpRun {

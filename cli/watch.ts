@@ -6,9 +6,10 @@
 // from is never sent traffic again by the watcher (no ping-pong between two bad releases: a human decides).
 import { createServer, type Server } from "node:http";
 import { otherColor, type NotesHubConfig } from "../infra/config";
-import { execIn, connect } from "../infra/docker/engine";
+import { connect } from "../infra/docker/engine";
+import { readFileIn, STATE_FILE } from "../infra/docker/live";
 import { namesFor } from "../infra/names";
-import { configOf, type Context, type Result } from "./commands";
+import { configOf, type Context, type Result } from "./context";
 import { Incident, notifierFor } from "./incident";
 import { BusyError, lockStack } from "./lock";
 import { readLog } from "./log";
@@ -38,10 +39,10 @@ export function snapshotLine(s: Snapshot): string {
 
 /** What the balancer routes by now (its state file), as the watcher's input. */
 async function routed(cfg: NotesHubConfig): Promise<Watched | undefined> {
-    const r = await execIn(connect(cfg.docker), namesFor(cfg).of("lb"), ["cat", "/etc/nginx/noteshub/state.json"]).catch(() => undefined);
-    if (!r || r.exitCode !== 0) return undefined;
+    const text = await readFileIn(connect(cfg.docker), namesFor(cfg).of("lb"), STATE_FILE).catch(() => undefined);
+    if (text === undefined) return undefined;
     try {
-        const st = JSON.parse(r.stdout) as { active: "blue" | "green"; traffic: number; weights: Record<"blue" | "green", number>; versions: Record<"blue" | "green", string> };
+        const st = JSON.parse(text) as { active: "blue" | "green"; traffic: number; weights: Record<"blue" | "green", number>; versions: Record<"blue" | "green", string> };
         return { live: st.traffic > 0 ? st.active : undefined, versions: st.versions, shares: st.weights };
     } catch {
         return undefined;

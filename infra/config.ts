@@ -1,5 +1,9 @@
 // Stack config, parsed once (STYLE habit 4). Every problem is collected and reported together, each as
 // `noteshub:<path>: <what is wrong>; fix: <command>`, before any resource is declared (INVARIANTS 9).
+import { meansRoot } from "../policy/containers";
+import { productionByName, productionFacts, productionProblems, type ProductionFacts } from "./production";
+import { fromRoot } from "./paths";
+import { storageOf } from "./stackFile";
 import { z } from "zod";
 
 export const NAMESPACE = "noteshub";
@@ -38,20 +42,37 @@ const schema = z.strictObject({
         repository: z.string().min(1).default("noteshub-api"),
         /** Build each retained version locally from this directory (staging); unset: pull from the registry. */
         build: z.string().min(1).optional(),
+        /**
+         * The registry digest of each released version (`noteshub release` records it): the Docker host pulls exactly
+         * those bytes, `<repository>@<digest>`. Production requires one for every retained version.
+         */
+        digests: z.record(version, z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be a registry digest sha256:<64 hex>")).default({}),
         /** Port the app listens on inside its container. */
         port: port.default(8000),
         /** User the app runs as: never root (policy/containers.ts). The image must have it; examples/noteshub-api does. */
-        user: z.string().min(1).refine((u) => !/^(root|0)(:|$)/.test(u), "must not be root (containers run unprivileged)").default("noteshub"),
+        // user[:group], each a name or a number; root in any spelling (0, 00, +0, a group 0) is refused.
+        user: z.string().min(1)
+            .regex(/^[A-Za-z0-9_.+-]+(:[A-Za-z0-9_.+-]+)?$/, 'must be "user" or "user:group", each a name or a number')
+            .refine((u) => !meansRoot(u), "must not be root or the root group (containers run unprivileged)").default("noteshub"),
         /** Extra environment for both colours. */
         env: envMap.default({}),
         /** Extra environment for one version only (drills: NOTESHUB_FAIL_HEALTH, NOTESHUB_ERROR_RATE, ...). */
         envByVersion: z.record(version, envMap).default({}),
+        /** How long a colour being stopped or replaced gets to finish its requests in flight (docker stop's grace). */
+        drainSec: seconds.max(600).default(30),
     }).prefault({}), // an absent section gets every field default above
     loadBalancer: z.strictObject({
         /** Host port the balancer publishes. */
         port: port.default(8080),
         /** Host address it binds; 0.0.0.0 to serve beyond this machine. */
         bindAddress: z.string().min(1).default("127.0.0.1"),
+        /** When a new nginx instance takes over, the longest the old one waits for its clients to move before it quits. */
+        drainSec: seconds.max(600).default(10),
+        /**
+         * Move connections still queued on an old instance's sockets to the new one (net.ipv4.tcp_migrate_req, Linux
+         * 5.14+). Set false for a Docker host with an older kernel.
+         */
+        migrateAcceptQueue: z.boolean().default(true),
     }).prefault({}),
     healthGate: z.strictObject({
         /** Time between /health probes. */
@@ -78,6 +99,11 @@ const schema = z.strictObject({
         password: z.string({ error: "required" }).min(12, "must be at least 12 characters"),
         /** Publish the database on this loopback port of the Docker host (staging only; never in production). */
         hostPort: port.optional(),
+        /**
+         * Take over a database that is not this stack's (another stack's, or an empty one after database.image,
+         * database.name or docker.host changed): only on purpose, for one `up`.
+         */
+        adopt: z.boolean().default(false),
     }, { error: "required: { password } at least" }),
     /**
      * What `noteshub deploy` and `noteshub watch` watch, and when they roll back on their own (runbook "Monitoring &
@@ -115,11 +141,27 @@ const schema = z.strictObject({
         attempts: z.number().int().min(1).max(20).default(4),
         timeoutSec: seconds.default(5),
     }).prefault({}),
+    /** Credentials for the registry of app.repository (and of database.image when it is the same): store the password as a secret. */
+    registry: z.strictObject({
+        username: z.string().min(1),
+        password: z.string().min(1),
+    }).optional(),
+    /** What `noteshub release <version>` builds, on this machine's Docker engine (DOCKER_HOST), and pushes to app.repository. */
+    release: z.strictObject({
+        /** The app's build context (a Dockerfile taking APP_VERSION). */
+        context: z.string().min(1).optional(),
+    }).prefault({}),
+    /** Host names the production placeholder check lets through (a real host under .local, say). */
+    allowHosts: z.array(z.string().min(1)).default([]),
     docker: z.strictObject({
         /** unix:///var/run/docker.sock (default), tcp://host:2376 (with tlsCertDir), or ssh://user@host. */
         host: z.string().regex(/^(unix|tcp|ssh|npipe):\/\//, "must start with unix://, tcp://, ssh:// or npipe://").default("unix:///var/run/docker.sock"),
         /** Directory with ca.pem, cert.pem and key.pem for tcp:// with TLS (like DOCKER_CERT_PATH). */
         tlsCertDir: z.string().min(1).optional(),
+        /** For ssh://: the known_hosts file that must hold the host's key (an unknown or changed key is refused). */
+        knownHosts: z.string().min(1).optional(),
+        /** For ssh://: a private key file, instead of the running ssh-agent's keys. */
+        identityFile: z.string().min(1).optional(),
     }).prefault({}),
 });
 
@@ -180,7 +222,7 @@ const obj = (v: unknown): Record<string, unknown> => (v && typeof v === "object"
  * Rules across fields. They read the raw values defensively so they run even when another field failed the schema:
  * a user fixing config sees every problem in one go, not one per attempt.
  */
-function crossCheck(values: Record<string, unknown>, problems: string[]): void {
+function crossCheck(values: Record<string, unknown>, problems: string[], stack: string, facts: ProductionFacts): void {
     const rv = obj(values.retainedVersions);
     const retained = [rv.current, rv.previous, rv.archived];
     const allValid = retained.every(isVersion);
@@ -218,13 +260,21 @@ function crossCheck(values: Record<string, unknown>, problems: string[]): void {
         if (typeof dk.host === "string" && dk.host.startsWith("tcp://") && !dk.tlsCertDir) {
             problems.push(`${NAMESPACE}:docker.tlsCertDir: a tcp:// Docker host in production needs TLS; fix: pulumi config set --path 'docker.tlsCertDir' ~/.docker/noteshub`);
         }
+        problems.push(...productionProblems(values, stack, facts));
     }
 }
 
 /** Parses and cross-checks the whole config; throws one ConfigError listing every problem. */
-export function parseConfig(raw: Record<string, string>, stack: string, project = NAMESPACE): NotesHubConfig {
+export function parseConfig(raw: Record<string, string>, stack: string, project = NAMESPACE, facts: ProductionFacts = {}): NotesHubConfig {
     const problems: string[] = [];
     const values = collectRaw(raw, problems);
+    // One rule for what production is: a stack the policy pack counts as production by name is production here.
+    if (productionByName(stack)) {
+        if (values.environment === "staging") {
+            problems.push(`${NAMESPACE}:environment: stack ${stack} is production by its name (the policy pack's productionStacks), so it can't be staging; fix: pulumi config rm environment (or use a stack name that is not production's)`);
+        }
+        values.environment = "production";
+    }
     const result = schema.safeParse(values);
     if (!result.success) {
         for (const issue of result.error.issues) {
@@ -241,7 +291,7 @@ export function parseConfig(raw: Record<string, string>, stack: string, project 
             problems.push(`${NAMESPACE}:${path}: ${issue.message}; fix: ${fixFor(path)}`);
         }
     }
-    crossCheck(values, problems);
+    crossCheck(values, problems, stack, facts);
     if (problems.length > 0 || !result.success) throw new ConfigError(problems, stack);
     return { ...result.data, stack, project };
 }
@@ -259,12 +309,18 @@ export function previousVersionOf(cfg: NotesHubConfig, v: string): string {
     return i >= 0 && i + 1 < list.length ? list[i + 1] : "";
 }
 
+/** What the production rules need to know about this machine and the stack's file (the program and the CLI alike). */
+export function stackFacts(stack: string): ProductionFacts {
+    return productionFacts((key, path) => storageOf(stack, `${NAMESPACE}:${key}`, path), fromRoot(`Pulumi.${stack}.yaml`));
+}
+
 /** The stack's config from the running Pulumi program, parsed once; a RunError (no stack trace) on problems. */
 export function loadConfig(): NotesHubConfig {
     // Imported here so the pure parser above stays usable without a Pulumi runtime.
     const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
     try {
-        return parseConfig(pulumi.runtime.allConfig(), pulumi.getStack(), pulumi.getProject());
+        const stack = pulumi.getStack();
+        return parseConfig(pulumi.runtime.allConfig(), stack, pulumi.getProject(), stackFacts(stack));
     } catch (err) {
         if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
         throw err;

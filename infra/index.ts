@@ -7,7 +7,12 @@ import { AppColor } from "./components/appColor";
 import { AppImages } from "./components/appImages";
 import { Database } from "./components/database";
 import { LoadBalancer } from "./components/loadBalancer";
-import { namesFor } from "./names";
+import { colorAddress, namesFor } from "./names";
+import { guards } from "./observe";
+import { buildFrom } from "./docker/context";
+import { engineHostName } from "./docker/engine";
+import { parseRef, registryOf } from "./docker/ref";
+import { DockerImage } from "./providers/dockerImage";
 import { loadMigrations, MigrationFileError } from "./migrations/load";
 import { fromRoot } from "./paths";
 import { DB_PORT } from "./components/database";
@@ -15,6 +20,7 @@ import { DockerNetwork } from "./providers/dockerNetwork";
 import { Migrations } from "./providers/migrations";
 import { DockerVolume } from "./providers/dockerVolume";
 import { Preflight } from "./providers/preflight";
+import { DestroyGuard } from "./providers/destroyGuard";
 import { Release } from "./providers/release";
 import { storageOf } from "./stackFile";
 import { weightsOf } from "./render/nginx";
@@ -30,10 +36,21 @@ const preflight = new Preflight("preflight", {
 });
 // Every Docker resource gets its connection from the preflight, so none is touched when a check fails.
 const docker = preflight.docker;
+// What serves users now, read once from the engine: every container that serves is guarded by it (issue #12).
+// NOTESHUB_ALLOW_OUTAGE=1 is the operator saying, for one command, that dropped requests are accepted.
+const guardOf = guards(cfg.docker, names.of("lb"), [names.of("lb"), names.of("db"), ...COLORS.flatMap((c) => [names.of(c), colorAddress(names, c)])], process.env.NOTESHUB_ALLOW_OUTAGE === "1");
+const colourGuard = (color: Color) => (container: string) => guardOf(container, color, `colour ${color}`);
 
 const network = new DockerNetwork("network", { docker, name: names.of("net"), labels: names.labels });
 const uploads = new DockerVolume("uploads", { docker, name: names.of("uploads"), labels: { ...names.labels, "io.noteshub.data": "uploads" } });
-const database = new Database("database", { docker, names, network: network.name, settings: cfg.database });
+/** The registry login for an image of `ref`, when it lives in app.repository's registry (never sent anywhere else). */
+const authFor = (ref: string) => {
+    const server = registryOf(parseRef(ref).repo);
+    return cfg.registry && server && server === registryOf(cfg.app.repository)
+        ? pulumi.secret({ serveraddress: server, username: cfg.registry.username, password: cfg.registry.password })
+        : undefined;
+};
+const database = new Database("database", { docker, names, network: network.name, settings: cfg.database, guard: (c) => guardOf(c, "*", "the database"), auth: authFor(cfg.database.image) });
 const migrationFiles = (() => {
     try {
         return loadMigrations(fromRoot("migrations"));
@@ -55,20 +72,39 @@ const migrations = new Migrations("migrations", {
     migrations: migrationFiles,
     target,
     stack: names.prefix,
+    adopt: cfg.database.adopt,
+    where: `database ${cfg.database.name} in ${cfg.database.image} on ${cfg.docker.host}`,
 });
 const images = new AppImages("app-images", {
-    docker,
+    docker, names,
     repository: cfg.app.repository,
     versions: retainedList(cfg),
     buildContext: cfg.app.build,
+    digests: cfg.app.digests,
+    auth: authFor(cfg.app.repository),
 });
+// The holders of the stack's addresses (the balancer's port, each colour's address). Pinned under a fixed tag:
+// holders never change with a balancer image or a version, so nothing that serves is replaced for them.
+const holderImage = new DockerImage("holder-image", {
+    docker,
+    name: `${names.image("holder")}:1`,
+    build: buildFrom("images/holder"),
+    removeOnDelete: true,
+    purpose: "the address holders",
+});
+const holder = { ref: `${names.image("holder")}:1`, imageId: holderImage.imageId };
 
-// The balancer first: each colour's address holder runs its image.
+// The balancer's holder first: the gates probe from it.
 const lb = new LoadBalancer("lb", {
     docker, names,
     network: network.name,
+    holderImage: holder,
     port: cfg.loadBalancer.port,
     bindAddress: cfg.loadBalancer.bindAddress,
+    engineHost: engineHostName(cfg.docker),
+    drainSec: cfg.loadBalancer.drainSec,
+    migrateAcceptQueue: cfg.loadBalancer.migrateAcceptQueue,
+    guard: (c) => guardOf(c, "*", "the balancer's port holder"),
 });
 
 const colors = Object.fromEntries(COLORS.map((color) => {
@@ -77,7 +113,9 @@ const colors = Object.fromEntries(COLORS.map((color) => {
         docker, names, color, version,
         previousVersion: previousVersionOf(cfg, version),
         image: images.byVersion[version],
-        addressImage: lb.image,
+        addressImage: holder,
+        guard: colourGuard(color),
+        drainSec: cfg.app.drainSec,
         network: network.name,
         uploadsVolume: uploads.name,
         mongoUri: database.uri,
@@ -100,7 +138,7 @@ lb.route({
 
 // The declared release in plain values: the policy pack (policy/) judges it at preview; it is recorded last, so the
 // state holds it only once everything it declares runs.
-new Release("release", {
+const release = new Release("release", {
     stack: cfg.stack,
     environment: cfg.environment,
     activeColor: cfg.activeColor,
@@ -110,6 +148,9 @@ new Release("release", {
     traffic: cfg.traffic,
     databasePassword: storageOf(cfg.stack, `${cfg.project}:database`, ["password"]),
 }, { dependsOn: [lb] });
+
+// Deleted first by a `pulumi destroy` (it depends on everything that runs): refuses while any colour serves.
+new DestroyGuard("destroy-guard", { docker, balancer: names.of("lb"), stack: cfg.stack }, { dependsOn: [release, lb, colors.blue, colors.green, database, migrations, images] });
 
 export const url = lb.url;
 export const liveColor = cfg.activeColor;

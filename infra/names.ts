@@ -1,5 +1,6 @@
 // Names on the Docker host carry the project and the stack (and the colour), so two stacks share one engine
 // without collisions (STYLE habit 2). Labels let a provider recognise what this stack owns.
+import { parseRef } from "./docker/ref";
 import type { NotesHubConfig } from "./config";
 
 export interface Names {
@@ -10,6 +11,16 @@ export interface Names {
     readonly labels: Record<string, string>;
     /** Docker name of a part, e.g. of("blue") -> noteshub-staging-blue. */
     of(part: string): string;
+    /**
+     * A repository this stack builds into, e.g. image("noteshub-api") -> noteshub-staging/noteshub-api: a build by
+     * one stack (the tests' included) never moves another stack's tag (issue #12).
+     */
+    image(repository: string): string;
+    /**
+     * The stack's own tag for an image reference: a build of `noteshub-api` at v1.2.3, or a pull of
+     * `registry/noteshub/noteshub-api:v1.2.3` or `mongo:7.0`, becomes noteshub-<stack>/<last path part>:<tag>.
+     */
+    localRef(ref: string): string;
 }
 
 export function namesFor(cfg: Pick<NotesHubConfig, "project" | "stack">): Names {
@@ -19,6 +30,13 @@ export function namesFor(cfg: Pick<NotesHubConfig, "project" | "stack">): Names 
         owner: prefix,
         labels: { "io.noteshub.project": cfg.project, "io.noteshub.stack": cfg.stack },
         of: (part: string) => `${prefix}-${part}`,
+        // Lower case, and no "." in the first path component (Docker would read it as a registry host).
+        image: (repository: string) => `${prefix.toLowerCase().replace(/[^a-z0-9_-]/g, "-")}/${repository}`,
+        localRef(ref: string) {
+            // A digest-pinned reference keeps its tag (mongo:7.0@sha256:...), or is tagged by its digest's start.
+            const { repo, tag, digest } = parseRef(ref);
+            return `${this.image(repo.split("/").pop()!)}:${tag ?? (digest ? digest.slice(7, 19) : "latest")}`;
+        },
     };
 }
 

@@ -1,11 +1,13 @@
-// Containers are hardened (runbook "Security"): none privileged; the app, the balancer and the colours' address
-// holders run as a non-root user, with no-new-privileges and every Linux capability dropped (none needs one: the
+// Containers are hardened (runbook "Security"): none privileged; the app, the balancer's holder and nginx instances,
+// and the colours' address holders run as a non-root user, with no-new-privileges and every Linux capability dropped (none needs one: the
 // balancer listens on 8080).
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { roleOf, type ContainerProps } from "./resources";
 
-const UNPRIVILEGED_ROLES = ["app", "load-balancer", "address"];
-const isRoot = (user: string | undefined) => !user || /^(root|0)(:|$)/.test(user);
+const UNPRIVILEGED_ROLES = ["app", "load-balancer", "balancer", "address"];
+/** root, or the root group, in any spelling Docker accepts: `root`, `0`, `00`, `+0`, `x:0`, `0:x`, `x:root`. */
+export const meansRoot = (user: string): boolean => user.split(":").some((p) => p === "root" || /^\+?0+$/.test(p));
+const isRoot = (user: string | undefined) => !user || meansRoot(user);
 
 export function hardeningProblems(role: string, c: ContainerProps): string[] {
     const where = `container ${c.name} (${role})`;

@@ -17,7 +17,8 @@ export function isProduction(stack: string, cfg: DatabaseConfig): boolean {
 }
 
 export function databaseProblems(release: ReleaseProps, db: ContainerProps, cfg: DatabaseConfig): string[] {
-    if (!isProduction(release.stack, cfg)) return [];
+    // Production by name (this pack's productionStacks) or by the stack's own config: the program counts both too.
+    if (!isProduction(release.stack, cfg) && release.environment !== "production") return [];
     const where = `database container ${db.name} (production stack ${release.stack})`;
     const problems: string[] = [];
     for (const p of db.ports ?? []) {

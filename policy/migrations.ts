@@ -9,7 +9,17 @@ const collectionOf = (path: string) => path.split(".")[0];
 export function notUndone(up: ScriptDescriptor, down: ScriptDescriptor): string[] {
     const u = up.touches;
     const d = down.touches;
-    if (up.format === "code" || down.format === "code") return []; // code can't be read; only emptiness is checked
+    const restoresAtAll = d.restoresBackup;
+    const lossy = [
+        ...(u.documentsDeleted ?? []).map((c) => `the up deletes documents from ${c}`),
+        ...(u.documentsReplaced ?? []).map((c) => `the up rewrites whole documents in ${c}`),
+        ...(u.collectionsOverwritten ?? []).map((c) => `the up overwrites collection ${c}`),
+    ];
+    // What no command can undo unless the backup taken before it comes back, whatever the down's format.
+    const unrestored = restoresAtAll ? [] : lossy.map((what) => `${what}, the down does not restore the backup`);
+    if (up.format === "code" || down.format === "code") return unrestored; // code can't be read; only emptiness is checked
+    const renamedBack = (from: string, to: string) => (d.collectionsRenamed ?? []).some((x, i) => x === to && d.collectionsRenamedTo[i] === from);
+    const missingRenames = (u.collectionsRenamed ?? []).flatMap((from, i) => renamedBack(from, u.collectionsRenamedTo[i]) ? [] : [`the up renames collection ${from} to ${u.collectionsRenamedTo[i]}, the down never renames it back`]);
     const restores = d.restoresBackup;
     const droppedColl = (path: string) => d.collectionsDropped.includes(collectionOf(path));
     const touchedField = (f: string) => d.fieldsRemoved.includes(f) || d.fieldsSet.includes(f) || d.fieldsRenamed.includes(f) || d.fieldsRenamedTo.includes(f);
@@ -24,7 +34,7 @@ export function notUndone(up: ScriptDescriptor, down: ScriptDescriptor): string[
         const to = u.fieldsRenamedTo[i];
         if (!restores && !(d.fieldsRenamed.includes(to) && d.fieldsRenamedTo.includes(from))) missing.push(`the up renames ${from} to ${to.split(".").slice(1).join(".")}, the down never renames it back`);
     });
-    return missing;
+    return [...missing, ...missingRenames, ...unrestored];
 }
 
 /** Every problem with one migration's down, each a full sentence with the fix. */
@@ -34,6 +44,11 @@ export function downProblems(m: MigrationDescriptor): string[] {
         return [`migration ${m.id}: migrations/${m.up.file} has no down-migration, so no rollback can undo it. Fix: add migrations/${m.id}.down.json (or .ts/.js exporting down(db)) that undoes it; ${fix}.`];
     }
     const down = m.down;
+    for (const [dir, script] of [["up", m.up], ["down", down]] as const) {
+        if (script.touches.databaseDropped) return [`migration ${m.id}: migrations/${script.file} drops the whole database (dropDatabase), which no rollback can undo and no backup covers. Fix: drop the collections it means, one by one, with a down that restores them; ${fix}.`];
+        const commands = (script.touches.unreadable ?? []).filter((u) => u.startsWith("command "));
+        if (commands.length) return [`migration ${m.id}: the ${dir} (migrations/${script.file}) runs ${listed(commands)}, which noteshub can't read, so it counts as destructive with nothing to restore. Fix: use the commands ${fix} lists, or a code migration that declares what it touches.`];
+    }
     if (down.format === "commands" && down.commands === 0) {
         return [`migration ${m.id}: migrations/${down.file} has no commands, so rolling ${m.id} back would do nothing. Fix: list the commands that undo migrations/${m.up.file}; ${fix}.`];
     }
@@ -63,6 +78,9 @@ export function contractions(m: MigrationDescriptor): string[] {
         ...t.fieldsRenamed.map((f, i) => `renames field ${f} to ${t.fieldsRenamedTo[i]?.split(".").slice(1).join(".")}`),
         ...t.collectionsDropped.map((c) => `drops collection ${c}`),
         ...t.indexesDropped.map((ix) => `drops index ${ix}`),
+        ...(t.collectionsRenamed ?? []).map((c, i) => `renames collection ${c} to ${t.collectionsRenamedTo[i]}`),
+        ...(t.documentsReplaced ?? []).map((c) => `rewrites whole documents in ${c}`),
+        ...(t.unreadable ?? []).map((u) => `runs ${u}, which counts as destructive`),
     ];
 }
 

@@ -3,6 +3,7 @@
 import type { Policies } from "@pulumi/policy";
 import { containersHardened } from "./containers";
 import { databaseNotExposed } from "./database";
+import { liveColourUntouched } from "./live";
 import { expandBeforeContract, migrationsHaveDowns } from "./migrations";
 import { threeRetainedVersions, trafficSteps } from "./release";
 import { trafficIsGated } from "./traffic";
@@ -15,4 +16,5 @@ export const policies: Policies = [
     trafficSteps,
     databaseNotExposed,
     containersHardened,
+    liveColourUntouched,
 ];

@@ -13,6 +13,14 @@ export interface Touches {
     collectionsCreated: string[];
     collectionsDropped: string[];
     restoresBackup: boolean;
+    documentsDeleted: string[];
+    documentsReplaced: string[];
+    collectionsRenamed: string[];
+    collectionsRenamedTo: string[];
+    collectionsOverwritten: string[];
+    collectionsRewritten: string[];
+    databaseDropped: boolean;
+    unreadable: string[];
 }
 
 export interface ScriptDescriptor {
@@ -51,8 +59,8 @@ export interface ReleaseProps {
     databasePassword: "secret" | "plaintext" | "absent" | "unknown";
 }
 
-export interface RoutesProps {
-    kind: "Routes";
+export interface TrafficStateProps {
+    kind: "TrafficState";
     weights?: Record<string, number>;
 }
 

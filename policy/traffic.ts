@@ -1,11 +1,11 @@
 // Traffic is gated (INVARIANTS 1): every colour that receives traffic has a health gate the routes wait for.
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { ofKind, type GateProps, type ResourceLike, type RoutesProps } from "./resources";
+import { ofKind, type GateProps, type ResourceLike, type TrafficStateProps } from "./resources";
 
-export function gateProblems(routes: ResourceLike & { props: RoutesProps }, gates: (ResourceLike & { props: GateProps })[]): string[] {
+export function gateProblems(routes: ResourceLike & { props: TrafficStateProps }, gates: (ResourceLike & { props: GateProps })[]): string[] {
     const weights = routes.props.weights;
     if (!weights || typeof weights !== "object") {
-        return [`the load balancer's routes (${routes.name}) declare no per-colour weights, so it can't be shown that traffic only reaches gated colours. Fix: pass weights to LbConfig (infra/components/loadBalancer.ts).`];
+        return [`the balancer's traffic state (${routes.name}) declares no per-colour weights, so it can't be shown that traffic only reaches gated colours. Fix: pass weights to TrafficState (infra/components/loadBalancer.ts).`];
     }
     const waitedFor = new Set([...(routes.propertyDependencies?.gates ?? []), ...(routes.dependencies ?? [])].map((d) => d.urn));
     const problems: string[] = [];
@@ -13,9 +13,9 @@ export function gateProblems(routes: ResourceLike & { props: RoutesProps }, gate
         if (!(share > 0)) continue;
         const gate = gates.find((g) => g.props.color === color);
         if (!gate) {
-            problems.push(`colour ${color} receives ${share} % of traffic but has no health gate. Fix: declare a HealthGate for ${color} (infra/components/loadBalancer.ts) and pass its passedAt in the routes' gates.`);
+            problems.push(`colour ${color} receives ${share} % of traffic but has no health gate. Fix: declare a HealthGate for ${color} (infra/components/loadBalancer.ts) and pass its passedAt in the traffic state's gates.`);
         } else if (!waitedFor.has(gate.urn)) {
-            problems.push(`colour ${color} receives ${share} % of traffic but the routes do not wait for its health gate (${gate.name}), so traffic could move to an unhealthy colour. Fix: pass ${gate.name}'s passedAt in the routes' gates input.`);
+            problems.push(`colour ${color} receives ${share} % of traffic but the traffic state does not wait for its health gate (${gate.name}), so traffic could move to an unhealthy colour. Fix: pass ${gate.name}'s passedAt in the traffic state's gates input.`);
         } else if (gate.props.live !== true) {
             problems.push(`colour ${color} receives ${share} % of traffic but its health gate (${gate.name}) is marked idle (live: false) and may skip its check. Fix: mark the gate live for every colour with a share.`);
         }
@@ -29,7 +29,7 @@ export const trafficIsGated: StackValidationPolicy = {
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
         const gates = ofKind<GateProps>(args.resources, "HealthGate");
-        for (const routes of ofKind<RoutesProps>(args.resources, "Routes")) {
+        for (const routes of ofKind<TrafficStateProps>(args.resources, "TrafficState")) {
             for (const p of gateProblems(routes, gates)) report(p, routes.urn);
         }
     },

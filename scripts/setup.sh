@@ -5,7 +5,7 @@
 #
 #   scripts/setup.sh            everything (docker engine, base image, pulumi, ferretdb, npm ci, build)
 #   scripts/setup.sh --env      print the environment lines (PATH, backend) the other scripts source
-#   scripts/setup.sh --tests    also the load generator (wrk) the tests and benchmarks use
+#   scripts/setup.sh --tests    also the load generators (wrk, hey) and test-host tools (sshd) the tests use
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +15,8 @@ LANGHOST_SDK_VERSION=v3.68.0   # last sdk module that still contains the nodejs 
 FERRETDB_VERSION=v1.24.2
 PULUMI_BIN=$CACHE/pulumi-$PULUMI_VERSION/bin
 FERRETDB_BIN=$CACHE/ferretdb-$FERRETDB_VERSION/ferretdb
+HEY_VERSION=v0.1.5
+HEY_BIN=$CACHE/hey-$HEY_VERSION/hey
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -144,14 +146,37 @@ print_env() {
   echo "export PATH=\"$PULUMI_BIN:\$PATH\""
   echo "export PULUMI_BACKEND_URL=\"\${PULUMI_BACKEND_URL:-file://\${NOTESHUB_STATE_DIR:-\$HOME/.noteshub-deploy/state}}\""
   echo "export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
+  echo "export NOTESHUB_HEY=\${NOTESHUB_HEY:-$HEY_BIN}"
   # Type errors are caught by `npm run build` (tsc); the program itself runs transpile-only, seconds faster.
   echo "export PULUMI_NODEJS_TRANSPILE_ONLY=\${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
 }
 
-# The load generator the zero-drop tests and benchmarks drive the balancer with (tests and benchmarks only).
-ensure_wrk() {
+# The load generators the zero-drop tests and benchmarks drive the balancer with (tests and benchmarks only): wrk
+# (as fast as it goes) and hey (a fixed rate on keep-alive connections, the issues' measurements).
+ensure_load_generators() {
   command -v wrk >/dev/null 2>&1 || apt_install wrk
-  say "load generator: $(command -v wrk)"
+  if [ ! -x "$HEY_BIN" ]; then
+    command -v go >/dev/null 2>&1 || die "no Go toolchain to build hey"
+    with_progress "go install hey $HEY_VERSION" "$CACHE/logs/hey-build.log" env GOBIN="$(dirname "$HEY_BIN")" go install "github.com/rakyll/hey@$HEY_VERSION"
+  fi
+  say "load generators: $(command -v wrk), $HEY_BIN"
+}
+
+# What the remote-host tests build their test hosts and registry from (test/helpers/testhost.sh, registry.ts): sshd,
+# the registry, htpasswd, ip, openssl. The packages must not start services of their own on this machine: the tests
+# start theirs, on test addresses only.
+ensure_test_host_tools() {
+  local p missing=()
+  for p in openssh-server docker-registry apache2-utils; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    local guard=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; guard=1; fi
+    apt_install "${missing[@]}"
+    [ -z "$guard" ] || rm -f /usr/sbin/policy-rc.d
+  fi
+  command -v ip >/dev/null 2>&1 || apt_install iproute2
+  command -v openssl >/dev/null 2>&1 || apt_install openssl
+  say "test hosts: /usr/sbin/sshd, $(command -v docker-registry), $(command -v htpasswd), $(command -v ip), $(command -v openssl)"
 }
 
 main() {
@@ -163,7 +188,7 @@ main() {
   ensure_pulumi
   ensure_ferretdb
   ensure_node_modules
-  if [ "${1:-}" = "--tests" ]; then ensure_wrk; fi
+  if [ "${1:-}" = "--tests" ]; then ensure_load_generators; ensure_test_host_tools; fi
   say "engines ready in $(elapsed "$start")"
 }
 main "$@"

@@ -10,6 +10,8 @@ bash scripts/setup.sh --tests
 source scripts/lib.sh
 # Leave the machine as we found it: a Docker engine this run started is stopped at the end.
 cleanup() {
+  # Test hosts (network namespaces, their engines, bridge, rules) a failed or killed suite left behind.
+  if ip netns list 2>/dev/null | grep -q '^nht-'; then bash test/helpers/testhost.sh down-all || true; fi
   if [ "$docker_was_running" = 0 ] && [ -f "$HOME/.cache/noteshub-deploy/dockerd.pid" ]; then
     echo "[test] stopping the dockerd this run started"
     kill "$(cat "$HOME/.cache/noteshub-deploy/dockerd.pid")" 2>/dev/null || true
@@ -18,11 +20,38 @@ cleanup() {
 }
 trap cleanup EXIT
 npm run --silent build
-if [ $# -eq 0 ]; then
-  set -- test/unit/*.test.ts test/policy/*.test.ts test/components/*.test.ts test/providers/*.test.ts test/e2e/*.test.ts
-else
-  # Directories stand for the test files in them.
-  files=(); for a in "$@"; do if [ -d "$a" ]; then files+=("$a"/*.test.ts); else files+=("$a"); fi; done; set -- "${files[@]}"
+if [ $# -gt 0 ]; then
+  # Directories stand for the test files in them. One file at a time: the suites share one Docker engine.
+  files=(); for a in "$@"; do if [ -d "$a" ]; then files+=("$a"/*.test.ts); else files+=("$a"); fi; done
+  node --import tsx --test --test-concurrency=1 "${files[@]}"
+  exit $?
 fi
-# One file at a time: the provider and end-to-end suites share one Docker engine.
-node --import tsx --test --test-concurrency=1 "$@"
+# Everything: two lanes, one per core, each one file at a time. Every suite brings up its own stack under its own
+# names, so the lanes never share a container; lane b takes the longest suites, lane a everything else (a new
+# suite lands there by itself). Each lane's output is prefixed and kept in its own log.
+lane_b=(test/providers/*.test.ts test/e2e/drill.test.ts test/e2e/traffic.test.ts test/e2e/cli.test.ts test/e2e/watch.test.ts)
+lane_a=()
+for f in test/unit/*.test.ts test/policy/*.test.ts test/components/*.test.ts test/e2e/*.test.ts; do
+  case " ${lane_b[*]} " in *" $f "*) ;; *) lane_a+=("$f") ;; esac
+done
+logs=$(mktemp -d)
+run_lane() {
+  local name=$1; shift
+  node --import tsx --test --test-concurrency=1 "$@" >"$logs/$name.log" 2>&1
+  echo $? >"$logs/$name.rc"
+}
+run_lane a "${lane_a[@]}" & pid_a=$!
+run_lane b "${lane_b[@]}" & pid_b=$!
+wait "$pid_a" "$pid_b" || true
+status=0
+for name in a b; do
+  echo "===== lane $name: $(grep -E '^# (tests|pass|fail|duration_ms)' "$logs/$name.log" | tr '\n' ' ')"
+  if [ "$(cat "$logs/$name.rc")" != 0 ]; then
+    status=1
+    echo "----- lane $name failed; its output:"
+    cat "$logs/$name.log"
+  fi
+done
+for name in a b; do grep -E '^(not )?ok [0-9]+ - ' "$logs/$name.log" | sed "s/^/[$name] /"; done
+rm -rf "$logs"
+exit "$status"

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { NAMESPACE, otherColor, type Color, type NotesHubConfig } from "../../infra/config";
 import { connect, execIn } from "../../infra/docker/engine";
 import { namesFor } from "../../infra/names";
-import type { Context, Result } from "../commands";
+import type { Context, Result } from "../context";
 import { colourHealth } from "../health";
 import { Watcher } from "../monitor/watcher";
 import { PlanError } from "../plan";
@@ -27,7 +27,7 @@ export function drillTuning(windowSec: number) {
         ...c,
         monitoring: {
             ...c.monitoring,
-            windowSec, minRequests: 5, stepSec: windowSec * 2, statusEverySec: windowSec,
+            windowSec, minRequests: 5, stepSec: windowSec * 2, watchSec: windowSec * 2, statusEverySec: windowSec,
             triggers: { ...c.monitoring.triggers, errorRate: { ...c.monitoring.triggers.errorRate, forSec: windowSec }, p95: { ...c.monitoring.triggers.p95, forSec: windowSec }, health: { ...c.monitoring.triggers.health, intervalSec: 1 } },
         },
     });
@@ -79,7 +79,8 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
     const outDir = String(ctx.options.out ?? join(ctx.logFile, "..", "..", "drills", `${ctx.stack.name}-${new Date().toISOString().replace(/[:.]/g, "-")}`));
 
     const started = Date.now();
-    const sub = (args: string[], options: Record<string, string | boolean>): Context => ({ ...ctx, args, options, tune, json: true, say: (t) => ctx.say(`  ${t}`) });
+    // The drill keeps the stack for its whole run: its deploys never let go of the lock while they watch.
+    const sub = (args: string[], options: Record<string, string | boolean>): Context => ({ ...ctx, args, options, tune, json: true, say: (t) => ctx.say(`  ${t}`), pauseLock: undefined });
     ctx.say(`drill on ${ctx.stack.name}: good ${good} on ${goodColor}, release ${release} on ${idle}; windows ${windowSec} s`);
     ctx.log("command-started", `drill: good ${good} (${goodColor}), release ${release} (${idle})`, true, { figures: { declared: d0, windowSec } });
 

@@ -1,10 +1,11 @@
 // Watches a stack while it runs (issue #7): follows the balancer's access log (one JSON line per request, Docker's
-// log stream, so a remote engine works too), probes both colours' /health and the database, keeps per-colour
+// log stream, so a remote engine works too; every nginx instance's, so a handover to a new one is followed too), probes both colours' /health and the database, keeps per-colour
 // figures over a sliding window, and feeds the live colour's to the rollback triggers. Each second it makes a
 // snapshot (printed, served as Prometheus text, plotted by the drill).
 import { PassThrough } from "node:stream";
 import { COLORS, type Color, type NotesHubConfig } from "../../infra/config";
 import { connect } from "../../infra/docker/engine";
+import { HANDOVER_LABEL } from "../../infra/docker/handover";
 import { probeVia } from "../../infra/health/probe";
 import { judgeHealth } from "../../infra/health/verdict";
 import { colorAddress, namesFor } from "../../infra/names";
@@ -49,7 +50,11 @@ export class Watcher {
     private stopped = false;
     /** A probe round still running (a database or colour that is down answers late): the next one waits its turn. */
     private probing = false;
-    private logStream?: NodeJS.ReadableStream;
+    /** The access log of each nginx instance followed, by container id. */
+    private readonly logStreams = new Map<string, NodeJS.ReadableStream>();
+    private readonly since = Math.floor(Date.now() / 1000);
+    private readonly endedAt = new Map<string, number>();
+    private following = false;
     private waiters: ((f: Firing | undefined) => void)[] = [];
     last?: Snapshot;
 
@@ -63,8 +68,10 @@ export class Watcher {
     }
 
     async start(): Promise<void> {
-        // No balancer yet (a stack being brought up) is no reason to fail: it is followed once it is there.
-        await this.follow().catch(() => this.refollow());
+        // No balancer yet (a stack being brought up) is no reason to fail: it is followed once it is there. A new
+        // instance (a balancer upgrade, new routes) is found within a second.
+        await this.follow().catch(() => undefined);
+        this.timers.push(setInterval(() => void this.follow().catch(() => undefined), 1000));
         this.timers.push(setInterval(() => this.tick(), 1000));
         const every = this.cfg.monitoring.triggers.health.intervalSec * 1000;
         const probe = () => {
@@ -107,34 +114,48 @@ export class Watcher {
     async stop(): Promise<void> {
         this.stopped = true;
         for (const t of this.timers) clearInterval(t);
-        (this.logStream as unknown as { destroy?: () => void })?.destroy?.();
+        for (const stream of this.logStreams.values()) (stream as unknown as { destroy?: () => void }).destroy?.();
         await this.db.close();
         for (const w of this.waiters.splice(0)) w(undefined);
     }
 
-    /** Follows the balancer's stdout from now on; a replaced balancer is followed again by name. */
+    /**
+     * Follows the stdout of every running nginx instance not followed yet: from the watcher's start, or, for an
+     * instance whose stream ended (it restarted), from where that stream ended, so no line is counted twice.
+     */
     private async follow(): Promise<void> {
-        const docker = connect(this.cfg.docker);
-        const stream = (await docker.getContainer(namesFor(this.cfg).of("lb")).logs({ follow: true, stdout: true, stderr: false, since: Math.floor(Date.now() / 1000) })) as NodeJS.ReadableStream;
-        this.logStream = stream;
-        const out = new PassThrough();
-        docker.modem.demuxStream(stream, out, new PassThrough());
-        let rest = "";
-        out.on("data", (chunk: Buffer) => {
-            const lines = (rest + chunk.toString("utf8")).split("\n");
-            rest = lines.pop() ?? "";
-            for (const l of lines) {
-                const r = parseLine(l);
-                if (r) this.traffic.add(r);
+        if (this.stopped || this.following) return; // one listing at a time (a slow remote engine)
+        this.following = true;
+        try {
+            const docker = connect(this.cfg.docker);
+            const running = await docker.listContainers({ filters: { label: [`${HANDOVER_LABEL}=${namesFor(this.cfg).of("lb")}`] } });
+            for (const { Id } of running) {
+                if (this.logStreams.has(Id)) continue;
+                const since = this.endedAt.get(Id) ?? this.since;
+                const stream = (await docker.getContainer(Id).logs({ follow: true, stdout: true, stderr: false, since })) as NodeJS.ReadableStream;
+                this.logStreams.set(Id, stream);
+                const out = new PassThrough();
+                docker.modem.demuxStream(stream, out, new PassThrough());
+                let rest = "";
+                out.on("data", (chunk: Buffer) => {
+                    const lines = (rest + chunk.toString("utf8")).split("\n");
+                    rest = lines.pop() ?? "";
+                    for (const l of lines) {
+                        const r = parseLine(l);
+                        if (r) this.traffic.add(r);
+                    }
+                });
+                // An instance that quit is forgotten; should it run again it is followed from here on.
+                const forget = () => {
+                    this.logStreams.delete(Id);
+                    this.endedAt.set(Id, Math.ceil(Date.now() / 1000));
+                };
+                stream.on("end", forget);
+                stream.on("error", forget);
             }
-        });
-        stream.on("end", () => this.refollow());
-        stream.on("error", () => this.refollow());
-    }
-
-    private refollow(): void {
-        if (this.stopped) return;
-        setTimeout(() => void this.follow().catch(() => this.refollow()), 500);
+        } finally {
+            this.following = false;
+        }
     }
 
     private async probe(): Promise<void> {

@@ -26,6 +26,8 @@ interface Second {
     second: number;
     requests: number;
     failed: number;
+    /** Requests a colour answered, with its time (the latency histogram counts these). */
+    timed: number;
     latency: Map<number, number>;
 }
 
@@ -36,7 +38,7 @@ export interface Figures {
     readonly rate: number;
     /** Failed requests, percent of requests; 0 with no requests. */
     readonly errorRate: number;
-    /** 95th percentile of request time, ms (upper bound of its bucket); undefined with no requests. */
+    /** 95th percentile of the colour's answer time, ms (upper bound of its bucket); undefined with none answered. */
     readonly p95Ms: number | undefined;
 }
 
@@ -54,15 +56,18 @@ export class ColourWindow {
         const newest = this.seconds[this.seconds.length - 1];
         let s = newest?.second === second ? newest : this.seconds.find((x) => x.second === second);
         if (!s) {
-            s = { second, requests: 0, failed: 0, latency: new Map() };
+            s = { second, requests: 0, failed: 0, timed: 0, latency: new Map() };
             this.seconds.push(s);
             this.seconds.sort((a, b) => a.second - b.second);
             while (this.seconds.length && this.seconds[0].second < second - this.keepSec) this.seconds.shift();
         }
         s.requests++;
         if (r.failed) s.failed++;
-        const b = bucketOf(r.seconds * 1000);
-        s.latency.set(b, (s.latency.get(b) ?? 0) + 1);
+        if (r.seconds !== undefined) {
+            const b = bucketOf(r.seconds * 1000);
+            s.latency.set(b, (s.latency.get(b) ?? 0) + 1);
+            s.timed++;
+        }
         this.totalRequests++;
         if (r.failed) this.totalFailed++;
     }
@@ -73,7 +78,8 @@ export class ColourWindow {
         const inWindow = this.seconds.filter((s) => s.second > from && s.second <= Math.floor(now / 1000));
         const requests = inWindow.reduce((n, s) => n + s.requests, 0);
         const failed = inWindow.reduce((n, s) => n + s.failed, 0);
-        return { requests, failed, rate: requests / windowSec, errorRate: requests ? (100 * failed) / requests : 0, p95Ms: percentile(inWindow, requests, 0.95) };
+        const timed = inWindow.reduce((n, s) => n + s.timed, 0);
+        return { requests, failed, rate: requests / windowSec, errorRate: requests ? (100 * failed) / requests : 0, p95Ms: percentile(inWindow, timed, 0.95) };
     }
 }
 

@@ -2,7 +2,8 @@
 # Starts PostgreSQL (data on /data/db/pg, unix socket only) and FerretDB in front of it, and stops both cleanly.
 set -euo pipefail
 PGBIN=/usr/lib/postgresql/15/bin
-PGDATA=/data/db/pg
+# An image may keep its data elsewhere (the tests' stand-in for mongo -> FerretDB: the same volume, other files).
+PGDATA=${NOTESHUB_PGDATA:-/data/db/pg}
 SOCK=/var/run/postgresql
 mkdir -p "$SOCK" && chown postgres:postgres "$SOCK" /data/db
 

@@ -2,8 +2,11 @@
 // The state file is replaced atomically (written next to it, then renamed), so a colour switch or a weight change is
 // live for the next request with no reload: no keep-alive connection is closed and no request is dropped.
 // njs runs each request in a fresh VM, so the file is read per request; it is tiny and stays in the page cache.
+// It lives in a volume the balancer's holder owns, so every nginx instance (old and new, during a handover) reads
+// the same state.
 var fs = require('fs');
-var STATE = '/etc/nginx/noteshub/state.json';
+var STATE = '/var/lib/noteshub/state/state.json';
+var DRAINING = '/tmp/nginx/draining';
 var COOKIE = 'noteshub_color';
 
 function readState(r) {
@@ -34,11 +37,30 @@ function color(r) {
     var s = readState(r);
     if (!s) return 'none'; // upstream noteshub_none: a 502, never a guessed colour
     var w = s.weights;
+    if (!((w.blue || 0) > 0) && !((w.green || 0) > 0)) return 'none'; // no colour has a share: nowhere, not a guess
     var shifting = (w.blue || 0) > 0 && (w.green || 0) > 0;
     var sticky = r.variables['cookie_' + COOKIE];
     var c = sticky && w[sticky] > 0 ? sticky : bucket(r.variables.request_id) < (w.blue || 0) ? 'blue' : 'green';
     r.variables.noteshub_cookie = shifting && c !== sticky ? COOKIE + '=' + c + '; Path=/; HttpOnly; SameSite=Lax' : '';
     return c;
+}
+
+// $noteshub_draining: "1" once this instance is being replaced (images/nginx/drain.sh): its answers then close the
+// connection, so clients move to the new instance between requests instead of having an idle connection cut.
+function draining(r) {
+    try {
+        fs.accessSync(DRAINING);
+        return '1';
+    } catch (e) {
+        return '';
+    }
+}
+
+// GET /lb/route: the colour this request would go to, chosen as a user's request is (the readiness check runs it).
+function route(r) {
+    var c = color(r);
+    r.headersOut['Content-Type'] = 'application/json';
+    r.return(c === 'none' ? 502 : 200, JSON.stringify({ color: c }) + '\n');
 }
 
 // GET /lb/status: the state the balancer routes by.
@@ -48,4 +70,4 @@ function status(r) {
     r.return(s ? 200 : 503, JSON.stringify(s || { error: 'no traffic state: ' + STATE }) + '\n');
 }
 
-export default { color, status };
+export default { color, draining, route, status };

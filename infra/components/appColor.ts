@@ -2,9 +2,12 @@
 // with the other colour. It does not know whether it is live: that is routing's business, so a colour flip never
 // touches it (INVARIANTS 4).
 // Its address on the stack network belongs to a small long-lived holder container (`<stack>-<colour>-addr`, the
-// pod "pause" pattern): the app container joins the holder's network namespace, so a new version keeps the
-// colour's address, the balancer's upstreams stay valid, and a deploy never reloads nginx (issue #6).
+// pod "pause" pattern, images/holder): the app container joins the holder's network namespace, so a new version
+// keeps the colour's address, the balancer's upstreams stay valid, and a deploy never reloads nginx (issue #6).
+// While the colour has a traffic share, neither container is ever replaced (their guard, issue #12); when one is
+// stopped or replaced, its requests in flight finish first (drainSec, docker stop's grace period).
 import * as pulumi from "@pulumi/pulumi";
+import type { Guard } from "../../policy/liveSpec";
 import type { Color } from "../config";
 import type { DockerConnection } from "../docker/engine";
 import { colorAddress, HARDENED, type Names } from "../names";
@@ -20,8 +23,12 @@ export interface AppColorArgs {
     /** The retained version before it; PREVIOUS_VERSION in the container, as in the runbook. */
     readonly previousVersion: string;
     readonly image: AppImage;
-    /** Image the address holder runs (the balancer's: present wherever the stack runs, changes rarely). */
+    /** Image the address holder runs (images/holder: pinned, never the balancer's, so a balancer upgrade never touches it). */
     readonly addressImage: { readonly ref: string; readonly imageId: pulumi.Input<string> };
+    /** What the engine says runs now, per container name: each container is guarded while the colour has a share. */
+    readonly guard: (container: string) => pulumi.Input<Guard>;
+    /** Seconds a stopped container gets to finish its requests in flight (app.drainSec). Default 30. */
+    readonly drainSec?: number;
     readonly network: pulumi.Input<string>;
     /** Uploads volume, mounted at /app/uploads in both colours. */
     readonly uploadsVolume: pulumi.Input<string>;
@@ -63,7 +70,6 @@ export class AppColor extends pulumi.ComponentResource {
             name: this.host,
             image: args.addressImage.ref,
             imageId: args.addressImage.imageId,
-            command: ["sleep", "infinity"],
             env: {},
             network: args.network,
             aliases: [],
@@ -75,6 +81,7 @@ export class AppColor extends pulumi.ComponentResource {
             stopTimeoutSec: 2,
             readyTimeoutSec: 30,
             waitFor: "running",
+            guard: args.guard(this.host),
         }, { parent: this });
         this.addressId = holder.containerId;
         const container = new DockerContainer(`${name}-container`, {
@@ -87,11 +94,14 @@ export class AppColor extends pulumi.ComponentResource {
                 ...args.env,
                 APP_VERSION: bare(args.version),
                 DEPLOYMENT_ENV: args.color,
-                PREVIOUS_VERSION: bare(args.previousVersion),
                 PORT: String(this.port),
                 UPLOADS_DIR: "/app/uploads",
                 MONGODB_URI: uri,
             })),
+            // The version before this one when the colour started it: a later shift of the retained list must not
+            // restart a colour that serves users (issue #12: it did, dropping requests on the first step of a deploy).
+            // NOTESHUB_DRAIN_SEC: how long the app may take to finish its requests once stopped (docker stop's grace).
+            startEnv: { PREVIOUS_VERSION: bare(args.previousVersion), NOTESHUB_DRAIN_SEC: String(args.drainSec ?? 30) },
             network: pulumi.interpolate`container:${holder.containerId}`,
             aliases: [],
             ports: [],
@@ -99,10 +109,11 @@ export class AppColor extends pulumi.ComponentResource {
             labels: { ...args.names.labels, "io.noteshub.role": "app", "io.noteshub.color": args.color, "io.noteshub.version": args.version },
             user: args.user,
             ...HARDENED,
-            stopTimeoutSec: 15,
+            stopTimeoutSec: args.drainSec ?? 30,
             readyTimeoutSec: args.readyTimeoutSec ?? 60,
             // Health is the gate's to judge (providers/healthGate.ts), with a clearer error than Docker's status.
             waitFor: "running",
+            guard: args.guard(this.appContainer),
         }, { parent: this, dependsOn: opts?.dependsOn }); // e.g. the migrations its version needs
         this.containerId = container.containerId;
         this.registerOutputs({ host: this.host, version: this.version, containerId: this.containerId, addressId: this.addressId });

@@ -1,13 +1,15 @@
 // The MongoDB-compatible database: the official mongo image in production, FerretDB on PostgreSQL in staging
 // (images/ferretdb takes the same MONGO_INITDB_* settings), so nothing below depends on which one runs.
-// Its data volume survives replacement and `pulumi destroy` (INVARIANTS 7). Auth is always on.
+// Its data volume survives replacement and `pulumi destroy` (INVARIANTS 7). Auth is always on. Its image is pinned
+// like the app's (a rebuilt tag never restarts it), and it is never replaced while any colour serves (issue #12).
 import * as pulumi from "@pulumi/pulumi";
 import type { NotesHubConfig } from "../config";
 import { buildFrom } from "../docker/context";
 import type { DockerConnection } from "../docker/engine";
+import type { Guard } from "../../policy/liveSpec";
 import type { Names } from "../names";
 import { DockerContainer } from "../providers/dockerContainer";
-import { DockerImage } from "../providers/dockerImage";
+import { DockerImage, type RegistryAuth } from "../providers/dockerImage";
 import { DockerVolume } from "../providers/dockerVolume";
 
 export interface DatabaseArgs {
@@ -16,8 +18,12 @@ export interface DatabaseArgs {
     /** The stack's network; the database is reachable there as `<prefix>-db:27017`. */
     readonly network: pulumi.Input<string>;
     readonly settings: NotesHubConfig["database"];
+    /** What the engine says runs now: the database is guarded while any colour has a share. */
+    readonly guard: (container: string) => pulumi.Input<Guard>;
     /** How long to wait for the server to accept connections. Default 120 s (first start initialises storage). */
     readonly readyTimeoutSec?: number;
+    /** Credentials for the image's registry, when it is the app's (a secret). */
+    readonly auth?: pulumi.Input<RegistryAuth>;
 }
 
 export const DB_PORT = 27017;
@@ -34,10 +40,16 @@ export class Database extends pulumi.ComponentResource {
         super("noteshub:database:Database", name, {}, opts);
         const s = args.settings;
         const host = args.names.of("db");
+        // Tagged under the stack's own repository, built or pulled: no other stack's build or pull can move it.
+        const ref = args.names.localRef(s.image);
         const image = new DockerImage(`${name}-image`, {
             docker: args.docker,
-            name: s.image,
+            name: ref,
+            source: s.build ? undefined : s.image,
+            auth: s.build ? undefined : args.auth,
             build: s.build ? buildFrom(s.build) : undefined,
+            removeOnDelete: true,
+            purpose: "the database",
         }, { parent: this });
         const volume = new DockerVolume(`${name}-data`, {
             docker: args.docker,
@@ -49,7 +61,7 @@ export class Database extends pulumi.ComponentResource {
             docker: args.docker,
             owner: args.names.owner,
             name: host,
-            image: s.image,
+            image: ref,
             imageId: image.imageId,
             env: pulumi.all([password]).apply(([pw]) => ({ MONGO_INITDB_ROOT_USERNAME: s.username, MONGO_INITDB_ROOT_PASSWORD: pw })),
             network: args.network,
@@ -64,6 +76,7 @@ export class Database extends pulumi.ComponentResource {
             healthcheck: { test: ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${DB_PORT}`], intervalMs: 1000, timeoutMs: 2000, retries: 60, startPeriodMs: 0 },
             stopTimeoutSec: 30,
             readyTimeoutSec: args.readyTimeoutSec ?? 120,
+            guard: args.guard(host),
         }, { parent: this });
         // The connection strings resolve only once the server is up, so the app colours wait for it.
         const uri = (where: string) => pulumi.secret(pulumi.all([container.containerId, password]).apply(([, pw]) =>

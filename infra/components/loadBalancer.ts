@@ -1,23 +1,35 @@
-// The NGINX load balancer (runbook "Load Balancer / NGINX"): one long-lived container publishing the stack's port,
-// a health gate per colour, and the routes and traffic state as a separate resource that depends on the gate of
-// every colour with a share. So a colour switch or a traffic step rewrites the state without touching a container
-// or reloading nginx, and a failed gate leaves traffic where it was.
+// The NGINX load balancer (runbook "Load Balancer / NGINX"), built so that nothing about it ever drops a request
+// (issue #12):
+// - a long-lived holder (`<stack>-lb`, images/holder) publishes the stack's port and owns the traffic state volume;
+//   it never changes with the balancer image, the routes or the colours, and is never replaced while it serves;
+// - nginx instances (`<stack>-lb-<hash>`) run in the holder's network namespace and listen with reuseport. A new
+//   balancer image or new routes (a colour's address moved) is a new instance, started beside the old one; once it
+//   answers, the old one drains (its answers close their connections, so clients reconnect to the new one) and quits
+//   gracefully (docker/handover.ts). nginx is never reloaded;
+// - the traffic state (which colour gets what share) is one file in the volume, read per request by every instance,
+//   swapped atomically after the gate of every colour with a share has passed (INVARIANTS 1, 2).
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { stableJson, type Guard } from "../../policy/liveSpec";
 import { COLORS, type Color } from "../config";
-import { buildFrom } from "../docker/context";
+import { buildFrom, hashContext } from "../docker/context";
 import type { DockerConnection } from "../docker/engine";
+import { STATE_DIR } from "../docker/live";
 import { HARDENED, type Names } from "../names";
+import { fromRoot } from "../paths";
 import { DockerContainer } from "../providers/dockerContainer";
 import { DockerImage } from "../providers/dockerImage";
+import { DockerVolume } from "../providers/dockerVolume";
 import { HealthGate, type GateSettings } from "../providers/healthGate";
-import { LbConfig } from "../providers/lbConfig";
-import { renderRoutes, renderState, weightsOf, type Backend } from "../render/nginx";
+import { TrafficState } from "../providers/trafficState";
+import { Routes } from "../providers/routes";
+import { renderState, weightsOf, type Backend } from "../render/nginx";
 
 export interface LbBackend extends Backend {
     /** The colour's app container and image: a new one re-runs its gate. */
     readonly containerId: pulumi.Input<string>;
     readonly imageId: pulumi.Input<string>;
-    /** The container that holds the colour's address; only a new one changes the upstreams (and reloads nginx). */
+    /** The container that holds the colour's address; a new one means new routes, so a new nginx instance. */
     readonly addressId: pulumi.Input<string>;
     /** The app container's name, for the gate's "look at its logs" advice. */
     readonly appContainer: string;
@@ -27,11 +39,21 @@ export interface LoadBalancerArgs {
     readonly docker: pulumi.Input<DockerConnection>;
     readonly names: Names;
     readonly network: pulumi.Input<string>;
-    /** Build context of the balancer image. Default images/nginx. */
+    /** The holder image (images/holder), pinned. */
+    readonly holderImage: { readonly ref: string; readonly imageId: pulumi.Input<string> };
+    /** Build context of the nginx image. Default images/nginx. */
     readonly buildContext?: string;
     /** Host port and address to publish. */
     readonly port: number;
     readonly bindAddress: string;
+    /** The Docker host's own name when it is remote (tcp://, ssh://): what users reach when the port is on every address. */
+    readonly engineHost?: string;
+    /** Longest wait for an old nginx instance's clients to move before it quits anyway (loadBalancer.drainSec). */
+    readonly drainSec: number;
+    /** Set net.ipv4.tcp_migrate_req in the holder's network namespace (loadBalancer.migrateAcceptQueue, Linux 5.14+). */
+    readonly migrateAcceptQueue: boolean;
+    /** What the engine says runs now: the holder is guarded while any colour has a share. */
+    readonly guard: (container: string) => pulumi.Input<Guard>;
 }
 
 export interface RoutingArgs {
@@ -43,55 +65,68 @@ export interface RoutingArgs {
     readonly gate: GateSettings;
 }
 
-/** Port nginx listens on inside its container (unprivileged, so it runs as www-data). */
+/** Port nginx listens on inside the holder's network namespace (unprivileged, so it runs as www-data). */
 export const LB_LISTEN_PORT = 8080;
 
+/** Ready: the instance answers on its own sockets and routes through its njs (images/nginx/ready.sh). */
+const READY = ["noteshub-ready"];
+
+const shortHash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 10);
+
 /**
- * Built in two steps: the constructor makes the image and the container (the colours' address holders run the same
- * image, so it comes first); route() adds the gates and the routes once the colours exist.
+ * Built in two steps: the constructor makes the holder (the colours' gates probe from it, and their routes need
+ * their address holders); route() adds the gates, the nginx instance and the traffic state once the colours exist.
  */
 export class LoadBalancer extends pulumi.ComponentResource {
     readonly url: string;
+    /** The holder's container id: probes run in it, the traffic state is swapped in it. */
     readonly containerId: pulumi.Output<string>;
-    /** The balancer image, also run by each colour's address holder (components/appColor.ts). */
-    readonly image: { readonly ref: string; readonly imageId: pulumi.Output<string> };
     gates!: Record<Color, HealthGate>;
     private readonly args: LoadBalancerArgs;
     private readonly name: string;
+    private readonly stateVolume: pulumi.Output<string>;
 
     constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("noteshub:lb:LoadBalancer", name, {}, opts);
-        const context = args.buildContext ?? "images/nginx";
-        const ref = `noteshub-lb:${args.names.prefix}`;
-        const image = new DockerImage(`${name}-image`, { docker: args.docker, name: ref, build: buildFrom(context), removeOnDelete: true }, { parent: this });
-        const container = new DockerContainer(`${name}-container`, {
+        this.stateVolume = new DockerVolume(`${name}-state`, {
+            docker: args.docker,
+            name: args.names.of("lbstate"),
+            labels: { ...args.names.labels, "io.noteshub.data": "traffic-state" },
+            removeOnDelete: true,
+        }, { parent: this }).name;
+        const holderName = args.names.of("lb");
+        const holder = new DockerContainer(`${name}-container`, {
             docker: args.docker,
             owner: args.names.owner,
-            name: args.names.of("lb"),
-            image: ref,
-            imageId: image.imageId,
+            name: holderName,
+            image: args.holderImage.ref,
+            imageId: args.holderImage.imageId,
             env: {},
             network: args.network,
             aliases: [],
             ports: [{ container: LB_LISTEN_PORT, host: args.port, hostIp: args.bindAddress }],
-            mounts: [],
+            // A new volume is filled from the image on first mount: the state directory, owned by www-data.
+            mounts: [{ volume: this.stateVolume, target: STATE_DIR }],
             labels: { ...args.names.labels, "io.noteshub.role": "load-balancer" },
             // The image's own user, stated so the policy pack can see it (policy/containers.ts).
             user: "www-data",
             ...HARDENED,
-            stopTimeoutSec: 10,
-            logMaxSize: "20m", // the access log: every request, read by noteshub watch (cli/monitor)
+            // When an old instance's listening sockets close, connections still in its accept queue move to the new
+            // instance's instead of being reset (Linux 5.14+, per network namespace).
+            sysctls: args.migrateAcceptQueue ? { "net.ipv4.tcp_migrate_req": "1" } : {},
+            stopTimeoutSec: 2,
             readyTimeoutSec: 30,
+            waitFor: "running",
+            guard: args.guard(holderName),
         }, { parent: this });
-        const host = args.bindAddress === "0.0.0.0" ? "127.0.0.1" : args.bindAddress;
+        const host = args.bindAddress === "0.0.0.0" ? (args.engineHost ?? "127.0.0.1") : args.bindAddress;
         this.url = `http://${host}:${args.port}`;
-        this.containerId = container.containerId;
-        this.image = { ref, imageId: image.imageId };
+        this.containerId = holder.containerId;
         this.args = args;
         this.name = name;
     }
 
-    /** The gates and the routes: traffic as declared, once every colour with a share has passed its gate. */
+    /** The gates, the nginx instance and the traffic state: traffic as declared, once every colour with a share passed its gate. */
     route(r: RoutingArgs): void {
         const { args, name } = this;
         const weights = weightsOf(r.active, r.traffic);
@@ -108,21 +143,64 @@ export class LoadBalancer extends pulumi.ComponentResource {
             settings: r.gate,
         }, { parent: this });
         this.gates = { blue: gate("blue"), green: gate("green") };
-        const content = renderRoutes({ stack: args.names.prefix, backends: r.backends, listenPort: LB_LISTEN_PORT });
+        const instance = this.nginx(r);
         const versions = { blue: r.backends.blue.version, green: r.backends.green.version };
-        const state = renderState({ stack: args.names.prefix, active: r.active, traffic: r.traffic, versions });
         const receiving = COLORS.filter((c) => weights[c] > 0);
-        new LbConfig(`${name}-routes`, {
+        new TrafficState(`${name}-traffic`, {
             docker: args.docker,
             containerId: this.containerId,
-            content,
-            state,
-            // The address holders, not the app containers: a new version keeps its colour's address, so no reload.
-            backends: Object.fromEntries(COLORS.map((c) => [c, r.backends[c].addressId])),
+            state: renderState({ stack: args.names.prefix, active: r.active, traffic: r.traffic, versions }),
             // Traffic moves only once every colour that gets a share has just passed its gate (INVARIANTS 1).
             gates: Object.fromEntries(receiving.map((c) => [c, this.gates[c].passedAt])),
             weights,
-        }, { parent: this });
+        }, { parent: this, dependsOn: [instance] }); // ... and is served by an instance that knows both addresses
         this.registerOutputs({ url: this.url, containerId: this.containerId });
+    }
+
+    /** The nginx instance for these routes and this image; named by both, so new ones start beside the old one. */
+    private nginx(r: RoutingArgs): DockerContainer {
+        const { args, name } = this;
+        const context = args.buildContext ?? "images/nginx";
+        // The image is named by its context's content: a changed images/nginx is a new image, so a new instance.
+        const contentHash = hashContext(fromRoot(context)).slice(0, 12);
+        const image = new DockerImage(`${name}-image`, {
+            docker: args.docker,
+            name: `${args.names.image("lb")}:${contentHash}`,
+            build: buildFrom(context),
+            identity: contentHash,
+            removeOnDelete: true,
+            purpose: "the balancer",
+        }, { parent: this });
+        const routes = new Routes(`${name}-routes`, {
+            stack: args.names.prefix,
+            backends: Object.fromEntries(COLORS.map((c) => [c, { host: r.backends[c].host, port: r.backends[c].port, addressId: r.backends[c].addressId }])),
+            listenPort: LB_LISTEN_PORT,
+        }, { parent: this }).content;
+        const spec = {
+            docker: args.docker,
+            owner: args.names.owner,
+            image: image.name,
+            imageId: image.imageId,
+            env: {},
+            network: pulumi.interpolate`container:${this.containerId}`,
+            aliases: [],
+            ports: [],
+            mounts: [{ volume: this.stateVolume, target: STATE_DIR, readOnly: true }],
+            files: [{ path: "/etc/nginx/noteshub/routes.conf", content: routes, uid: 33 }],
+            labels: { ...args.names.labels, "io.noteshub.role": "balancer" },
+            user: "www-data",
+            ...HARDENED,
+            stopTimeoutSec: 30, // in-flight requests finish after SIGQUIT (images/nginx STOPSIGNAL)
+            logMaxSize: "20m", // the access log: every request, read by noteshub watch (cli/monitor)
+            readyTimeoutSec: 30,
+            waitFor: "running" as const,
+            readyExec: READY,
+            handover: pulumi.output(args.network).apply((trialNetwork) => ({ group: args.names.of("lb"), drain: ["noteshub-drain"], connections: ["noteshub-connections"], drainSec: args.drainSec, trialNetwork })),
+        };
+        // The only instance is never removed while any colour serves (a handover always has a successor running).
+        const guard = pulumi.secret(pulumi.output(args.guard(args.names.of("lb"))).apply((g) => ({ ...g, what: "the only nginx instance", running: null })));
+        // Named by everything it is: any change is a new instance beside the old one, never the old one stopped first.
+        const instanceName = pulumi.output(spec).apply((resolved) => `${args.names.of("lb")}-${shortHash(stableJson(resolved))}`);
+        return new DockerContainer(`${name}-nginx`, { ...spec, name: instanceName, guard }, { parent: this });
     }
 }

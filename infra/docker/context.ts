@@ -1,5 +1,6 @@
-// Content hash of a Docker build context, computed by the program (not the provider) so that `pulumi preview`
-// shows a rebuild exactly when a file in the directory changed.
+// Build contexts. Images are pinned once built (providers/dockerImage.ts), so a context's content hash is needed
+// only where it names an image: the balancer's, whose tag is its context hash, so a changed images/nginx is a new
+// image and a zero-drop handover to it (components/loadBalancer.ts).
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -33,6 +34,5 @@ export function hashContext(dir: string): string {
 /** What an image resource needs to build from a directory given relative to the project root. */
 export function buildFrom(context: string, args?: Record<string, string>) {
     const { fromRoot } = require("../paths") as typeof import("../paths");
-    const contextDir = fromRoot(context);
-    return { context, contextDir, contextHash: hashContext(contextDir), ...(args ? { args } : {}) };
+    return { context, contextDir: fromRoot(context), ...(args ? { args } : {}) };
 }

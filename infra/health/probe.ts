@@ -8,7 +8,8 @@ export async function probeVia(docker: Dockerode, probeContainerId: string, targ
     const marker = "\n__noteshub_status__";
     const url = `http://${target.host}:${target.port}${path}`;
     const secs = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
-    const r = await execIn(docker, probeContainerId, ["curl", "-sS", "-X", method, "-m", secs, "-w", `${marker}%{http_code}`, url]);
+    // -g: a path is sent as written; curl's URL globbing would read [ ] { } in a smoke check's query as ranges.
+    const r = await execIn(docker, probeContainerId, ["curl", "-sS", "-g", "-X", method, "-m", secs, "-w", `${marker}%{http_code}`, url]);
     const i = r.stdout.lastIndexOf(marker);
     const status = i >= 0 ? Number(r.stdout.slice(i + marker.length)) : 0;
     return { status, body: i >= 0 ? r.stdout.slice(0, i) : r.stdout, error: status === 0 ? r.stderr.trim() || `curl exited ${r.exitCode}` : undefined };

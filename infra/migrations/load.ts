@@ -30,6 +30,23 @@ export interface Touches {
     readonly collectionsDropped: string[];
     /** The script puts back its up's backup (`{"noteshubRestoreBackup": "up"}`). */
     readonly restoresBackup: boolean;
+    /** Collections it deletes documents from (`delete`, `findAndModify` with `remove`). */
+    readonly documentsDeleted: string[];
+    /**
+     * Collections whose documents it rewrites beyond setting fields: replacement updates, pipeline updates that
+     * `$project`/`$replaceRoot`/`$replaceWith`, `$pull`/`$pop`/`$pullAll`.
+     */
+    readonly documentsReplaced: string[];
+    readonly collectionsRenamed: string[];
+    /** Where each renamed collection went (same order as collectionsRenamed). */
+    readonly collectionsRenamedTo: string[];
+    /** Collections it overwrites: `$out`/`$merge` targets, `renameCollection` with `dropTarget`. */
+    readonly collectionsOverwritten: string[];
+    /** Collections a code script declares it rewrites (`export const touches = ["users"]`). */
+    readonly collectionsRewritten: string[];
+    readonly databaseDropped: boolean;
+    /** What can't be read, e.g. an unknown command, or code that doesn't declare what it touches: destructive. */
+    readonly unreadable: string[];
 }
 
 export interface Migration {
@@ -115,31 +132,111 @@ export function loadMigrations(dir: string): Migration[] {
 
 const keysOf = (o: unknown): string[] => (o && typeof o === "object" ? Object.keys(o) : []);
 
-/** What a script's commands touch. Unknown commands touch nothing we can name. */
+/** Commands that change nothing, or only what the lists above name. */
+// An array, not a Set: dynamic providers carry this module in a serialized closure, which keeps no Set.
+const READ_OR_KNOWN = ["noteshubRestoreBackup", "create", "createIndexes", "dropIndexes", "drop", "update", "insert", "delete", "findAndModify", "renameCollection", "aggregate", "dropDatabase", "collMod", "ping", "find", "count", "listCollections", "listIndexes"];
+/** Update operators that take values away (an array element, a whole document's other fields). */
+const LOSSY_OPERATORS = ["$pull", "$pop", "$pullAll"];
+const REPLACING_STAGES = ["$project", "$replaceRoot", "$replaceWith"];
+const CODE_UNDECLARED = 'code that does not declare what it touches (export const touches = ["collection", ...])';
+
+type MutableTouches = { -readonly [K in keyof Touches]: Touches[K] extends readonly string[] ? string[] : Touches[K] };
+
+/** An update document (`u` of an update, `update` of a findAndModify) against one collection. */
+function readUpdate(t: MutableTouches, coll: string, u: unknown): void {
+    if (Array.isArray(u)) {
+        // Pipeline form: each stage reads the document as the stage before left it.
+        for (const stage of u as Record<string, unknown>[]) {
+            for (const op of ["$set", "$addFields"]) {
+                const fields = (stage?.[op] ?? {}) as Record<string, unknown>;
+                // "$$REMOVE" as a value takes the field away.
+                for (const f of keysOf(fields)) (fields[f] === "$$REMOVE" ? t.fieldsRemoved : t.fieldsSet).push(`${coll}.${f}`);
+            }
+            const unset = stage?.$unset;
+            for (const f of typeof unset === "string" ? [unset] : Array.isArray(unset) ? unset : []) t.fieldsRemoved.push(`${coll}.${String(f)}`);
+            if (REPLACING_STAGES.some((k) => stage && k in stage)) t.documentsReplaced.push(coll);
+        }
+        return;
+    }
+    const ops = keysOf(u);
+    if (ops.every((k) => !k.startsWith("$"))) {
+        t.documentsReplaced.push(coll); // a replacement ({} included): every field not in it is gone
+        return;
+    }
+    const doc = u as Record<string, unknown>;
+    for (const f of keysOf(doc.$set)) t.fieldsSet.push(`${coll}.${f}`);
+    for (const f of keysOf(doc.$unset)) t.fieldsRemoved.push(`${coll}.${f}`);
+    const renames = doc.$rename as Record<string, unknown> | undefined;
+    for (const f of keysOf(renames)) {
+        t.fieldsRenamed.push(`${coll}.${f}`);
+        t.fieldsRenamedTo.push(`${coll}.${String(renames![f])}`);
+    }
+    // $push with $slice cuts the array down.
+    const slices = Object.values((doc.$push ?? {}) as Record<string, unknown>).some((v) => v && typeof v === "object" && "$slice" in (v as object));
+    if (slices || LOSSY_OPERATORS.some((k) => k in doc)) t.documentsReplaced.push(coll);
+}
+
+/** A collection name from `renameCollection`'s "db.coll" (the database part dropped). */
+const collOf = (ns: unknown) => String(ns).split(".").slice(1).join(".") || String(ns);
+
+/** `$out`/`$merge` targets of an aggregation pipeline. */
+function writtenBy(pipeline: unknown): string[] {
+    const out: string[] = [];
+    for (const stage of (Array.isArray(pipeline) ? pipeline : []) as Record<string, unknown>[]) {
+        const o = stage?.$out as unknown;
+        if (o !== undefined) out.push(typeof o === "string" ? o : String((o as { coll?: unknown }).coll));
+        const m = stage?.$merge as unknown;
+        if (m !== undefined) {
+            const into = typeof m === "string" ? m : (m as { into?: unknown }).into;
+            out.push(typeof into === "string" ? into : String((into as { coll?: unknown })?.coll));
+        }
+    }
+    return out;
+}
+
+/** What a script's commands touch; what can't be read is listed as unreadable, never taken as harmless. */
 export function touches(script: Script): Touches {
-    const t = { indexesCreated: [] as string[], indexesDropped: [] as string[], fieldsSet: [] as string[], fieldsRemoved: [] as string[], fieldsRenamed: [] as string[], fieldsRenamedTo: [] as string[], collectionsCreated: [] as string[], collectionsDropped: [] as string[], restoresBackup: false };
+    const t: MutableTouches = {
+        indexesCreated: [], indexesDropped: [], fieldsSet: [], fieldsRemoved: [], fieldsRenamed: [], fieldsRenamedTo: [], collectionsCreated: [], collectionsDropped: [], restoresBackup: false,
+        documentsDeleted: [], documentsReplaced: [], collectionsRenamed: [], collectionsRenamedTo: [], collectionsOverwritten: [], collectionsRewritten: [], databaseDropped: false, unreadable: [],
+    };
+    if (script.code !== undefined) {
+        const declared = evaluate(script.code).touches;
+        if (Array.isArray(declared) && declared.every((c) => typeof c === "string" && c !== "")) t.collectionsRewritten.push(...(declared as string[]));
+        else t.unreadable.push(CODE_UNDECLARED);
+        return t;
+    }
     for (const c of script.commands) {
+        const name = Object.keys(c)[0];
+        if (!READ_OR_KNOWN.includes(name)) t.unreadable.push(`command ${name}`);
         if ("noteshubRestoreBackup" in c) t.restoresBackup = true;
+        if ("dropDatabase" in c) t.databaseDropped = true;
         if (typeof c.create === "string") t.collectionsCreated.push(c.create);
         if (typeof c.createIndexes === "string") {
-            for (const ix of (c.indexes as { name?: string }[]) ?? []) if (ix.name) t.indexesCreated.push(`${c.createIndexes}.${ix.name}`);
+            for (const ix of (c.indexes as { name?: string; expireAfterSeconds?: unknown }[]) ?? []) {
+                if (ix.name) t.indexesCreated.push(`${c.createIndexes}.${ix.name}`);
+                // A TTL index deletes documents, now and from then on.
+                if (ix.expireAfterSeconds !== undefined) t.documentsDeleted.push(c.createIndexes);
+            }
         }
+        if (typeof c.collMod === "string" && JSON.stringify(c).includes("expireAfterSeconds")) t.documentsDeleted.push(c.collMod);
         if (typeof c.dropIndexes === "string") {
             const names = Array.isArray(c.index) ? c.index : [c.index];
             for (const n of names) if (typeof n === "string") t.indexesDropped.push(`${c.dropIndexes}.${n}`);
         }
         if (typeof c.drop === "string") t.collectionsDropped.push(c.drop);
-        if (typeof c.update === "string") {
-            for (const u of (c.updates as { u?: Record<string, unknown> }[]) ?? []) {
-                for (const f of keysOf(u.u?.$set)) t.fieldsSet.push(`${c.update}.${f}`);
-                for (const f of keysOf(u.u?.$unset)) t.fieldsRemoved.push(`${c.update}.${f}`);
-                const renames = u.u?.$rename as Record<string, unknown> | undefined;
-                for (const f of keysOf(renames)) {
-                    t.fieldsRenamed.push(`${c.update}.${f}`);
-                    t.fieldsRenamedTo.push(`${c.update}.${String(renames![f])}`);
-                }
-            }
+        if (typeof c.update === "string") for (const u of (c.updates as { u?: unknown }[]) ?? []) readUpdate(t, c.update, u?.u);
+        if (typeof c.delete === "string") t.documentsDeleted.push(c.delete);
+        if (typeof c.findAndModify === "string") {
+            if (c.remove) t.documentsDeleted.push(c.findAndModify);
+            else if (c.update !== undefined) readUpdate(t, c.findAndModify, c.update);
         }
+        if (typeof c.renameCollection === "string") {
+            t.collectionsRenamed.push(collOf(c.renameCollection));
+            t.collectionsRenamedTo.push(collOf(c.to));
+            if (c.dropTarget) t.collectionsOverwritten.push(collOf(c.to));
+        }
+        if (typeof c.aggregate === "string") t.collectionsOverwritten.push(...writtenBy(c.pipeline));
     }
     return t;
 }

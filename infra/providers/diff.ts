@@ -1,13 +1,9 @@
 // Whole-input diffs for every dynamic provider (STYLE habit 7): compare the normalized value of every input,
 // never a hand-picked list, so a new input can't be silently ignored.
 import type * as pulumi from "@pulumi/pulumi";
+import { stableJson } from "../../policy/liveSpec";
 
-/** JSON with sorted keys, so key order never reads as a change. */
-export function stableJson(value: unknown): string {
-    return JSON.stringify(value, (_k, v) =>
-        v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
-    ) ?? "undefined";
-}
+export { stableJson };
 
 export interface DiffRules {
     /** Output-only properties (not inputs): never compared. */

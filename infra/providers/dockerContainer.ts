@@ -1,10 +1,18 @@
-// A Docker container as a dynamic provider on dockerode. Any change replaces it, old one first (names are fixed
-// per stack and colour). Create waits until the container runs, and is healthy when the image or spec has a
-// healthcheck; on any failure it removes what it made and reports the engine's words plus the container's logs.
+// A Docker container as a dynamic provider on dockerode. Any change to what runs replaces it: old one first when its
+// name is fixed (app colours, holders, the database), new one first when it can run twice (the balancer's nginx
+// instances, which hand over without dropping a request: docker/handover.ts). Create waits until the container runs
+// (and is healthy, or answers `readyExec`); on any failure it removes what it made and reports the engine's words
+// plus the container's logs.
+// A guarded container (a colour with a share, the balancer's port holder, the database) is never replaced while it
+// serves: the diff reads the live traffic state from the engine and refuses at preview (issue #12, INVARIANTS 4).
 import * as pulumi from "@pulumi/pulumi";
-import { connect, engineError, statusOf, type DockerConnection } from "../docker/engine";
-import { containerCreateOptions, type ContainerSpec } from "../render/containerSpec";
-import { diffInputs } from "./diff";
+import { fingerprint, SPEC_LABEL, type Guard } from "../../policy/liveSpec";
+import { connect, engineError, execIn, statusOf, type DockerConnection } from "../docker/engine";
+import { refuseRemoval, refuseReplacement } from "../docker/guard";
+import { handOver, HANDOVER_LABEL, retire, type Handover } from "../docker/handover";
+import { lostBuildError } from "./dockerImage";
+import { containerCreateOptions, type ContainerFile, type ContainerSpec } from "../render/containerSpec";
+import { diffInputs, stableJson } from "./diff";
 
 /** T with an Input allowed at every level (the engine resolves nested Outputs before the provider runs). */
 type DeepInput<T> = T extends string | number | boolean
@@ -23,6 +31,14 @@ export type DockerContainerArgs = { readonly [K in keyof ContainerSpec]: DeepInp
     readonly readyTimeoutSec?: pulumi.Input<number>;
     /** "healthy": wait for the container's healthcheck (default); "running": only that it stays up (a gate checks more). */
     readonly waitFor?: pulumi.Input<"healthy" | "running">;
+    /** Once running, also wait until this command exits 0 inside it (e.g. nginx answering on its status socket). */
+    readonly readyExec?: pulumi.Input<string[]>;
+    /** Environment set when the container is created; a later change alone leaves the running container as it is. */
+    readonly startEnv?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Never replaced while it serves (see Guard); the program fills in what it read from the engine. */
+    readonly guard?: pulumi.Input<Guard>;
+    /** Replaced new-first: the new container, once ready, drains and stops the group's older members. */
+    readonly handover?: pulumi.Input<Handover>;
 };
 
 interface Inputs extends ContainerSpec {
@@ -30,12 +46,20 @@ interface Inputs extends ContainerSpec {
     owner: string;
     readyTimeoutSec?: number;
     waitFor?: "healthy" | "running";
+    readyExec?: string[];
+    startEnv?: Record<string, string>;
+    guard?: Guard;
+    handover?: Handover;
+    /** The Pulumi resource's name (set by the constructor). */
+    resourceName?: string;
 }
 interface Outputs extends Inputs {
     containerId: string;
 }
 
 const OWNER_LABEL = "io.noteshub.owner";
+/** The Pulumi resource that made it: only that resource adopts it (a renamed one starts its own). */
+const RESOURCE_LABEL = "io.noteshub.resource";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The last lines a container printed, to put in an error. */
@@ -59,26 +83,36 @@ async function logTail(container: import("dockerode").Container, lines = 20): Pr
 /**
  * Waits until the container runs and, if it has a healthcheck, reports healthy; without one, until it has stayed
  * up for a moment (a process that dies at once looks "running" for a few milliseconds). A restart counts as a crash.
+ * Then, with `readyExec`, until that command succeeds inside it.
  */
-async function waitReady(container: import("dockerode").Container, name: string, timeoutSec: number, waitFor: "healthy" | "running"): Promise<void> {
+async function waitReady(docker: import("dockerode"), container: import("dockerode").Container, inputs: Inputs): Promise<void> {
+    const timeoutSec = inputs.readyTimeoutSec ?? 60;
+    const waitFor = inputs.waitFor ?? "healthy";
     const deadline = Date.now() + timeoutSec * 1000;
     const SETTLE_MS = 1500;
     let upSince: number | undefined;
+    let lastExec = "";
     for (;;) {
         const info = await container.inspect();
         const health = waitFor === "healthy" ? info.State.Health : undefined;
         const crashed = info.RestartCount > 0 || info.State.Restarting || (!info.State.Running && info.State.Status !== "created");
         if (crashed) {
-            throw new Error(`container ${name} exited with code ${info.State.ExitCode}${info.State.Error ? ` (${info.State.Error})` : ""}${await logTail(container)}`);
+            throw new Error(`container ${inputs.name} exited with code ${info.State.ExitCode}${info.State.Error ? ` (${info.State.Error})` : ""}${await logTail(container)}`);
         }
-        if (info.State.Running && health?.Status === "healthy") return;
+        let up = info.State.Running && health?.Status === "healthy";
         if (info.State.Running && !health) {
             upSince ??= Date.now();
-            if (Date.now() - upSince >= SETTLE_MS) return;
+            up = Date.now() - upSince >= (inputs.readyExec ? 0 : SETTLE_MS);
         }
+        if (up && inputs.readyExec) {
+            const r = await execIn(docker, container.id, inputs.readyExec).catch((err: Error) => ({ exitCode: -1, stdout: "", stderr: err.message }));
+            lastExec = (r.stdout + r.stderr).trim();
+            up = r.exitCode === 0;
+        }
+        if (up) return;
         if (Date.now() > deadline) {
-            const last = health?.Log?.at(-1)?.Output?.trim();
-            throw new Error(`container ${name} not ${health ? "healthy" : "running"} after ${timeoutSec}s (health: ${health?.Status ?? "none"}${last ? `, last check: ${last}` : ""})${await logTail(container)}`);
+            const last = health?.Log?.at(-1)?.Output?.trim() ?? lastExec;
+            throw new Error(`container ${inputs.name} not ready after ${timeoutSec}s (health: ${health?.Status ?? (inputs.readyExec ? inputs.readyExec.join(" ") : "none")}${last ? `, last check: ${last}` : ""})${await logTail(container)}`);
         }
         await sleep(250);
     }
@@ -93,35 +127,110 @@ async function removeIfPresent(docker: import("dockerode"), idOrName: string): P
     }
 }
 
+/** Writes files into a created (not yet started) container. */
+async function writeFiles(container: import("dockerode").Container, files: ContainerFile[]): Promise<void> {
+    const tarStream = require("tar-stream") as typeof import("tar-stream");
+    const pack = tarStream.pack();
+    for (const f of files) pack.entry({ name: f.path.replace(/^\/+/, ""), mode: 0o644, uid: f.uid ?? 0, gid: f.uid ?? 0 }, f.content);
+    pack.finalize();
+    await container.putArchive(pack as never, { path: "/" });
+}
+
+/**
+ * A new balancer instance is tried first on its own address on `trialNetwork`, where no user reaches it: only one that
+ * becomes ready there joins the holder (where it would serve users from its first second, ready or not).
+ */
+async function trial(docker: import("dockerode"), inputs: Inputs, spec: import("dockerode").ContainerCreateOptions): Promise<void> {
+    const network = inputs.handover!.trialNetwork!;
+    const name = `${inputs.name}-trial`;
+    await removeIfPresent(docker, name);
+    const labels = { ...spec.Labels };
+    delete labels[HANDOVER_LABEL]; // not a member: nothing hands over to it
+    const c = await docker.createContainer({
+        ...spec, name, Labels: labels,
+        HostConfig: { ...spec.HostConfig, NetworkMode: network },
+        NetworkingConfig: { EndpointsConfig: { [network]: {} } },
+    });
+    try {
+        if (inputs.files?.length) await writeFiles(c, inputs.files);
+        await c.start();
+        await waitReady(docker, c, inputs);
+    } catch (err) {
+        throw new Error(`docker: try container ${inputs.name} before it serves: ${(err as Error).message}\n  -> the instance that serves was left as it is; fix the cause and run pulumi up again`);
+    } finally {
+        await removeIfPresent(docker, c.id);
+    }
+}
+
+/** Containers are created from the pinned image id: one the host lost (a local build) can't be had again; say so. */
+async function refuseLostImage(inputs: Inputs): Promise<void> {
+    if (!/^sha256:[0-9a-f]+$/.test(inputs.imageId)) return; // not known yet (preview), or no pin (tests)
+    const present = await connect(inputs.docker).getImage(inputs.imageId).inspect().then(() => true, (e) => statusOf(e) !== 404);
+    if (!present) throw new Error(`docker: create container ${inputs.name}: ${lostBuildError(inputs.image, inputs.imageId)}`);
+}
+
 export const provider = {
     async diff(_id: string, olds: Outputs, news: Inputs) {
-        return diffInputs(olds as never, news as never, { outputs: ["containerId"], inPlace: ["readyTimeoutSec", "waitFor"], deleteBeforeReplace: true });
+        // Another engine is another container; a new way to reach the same engine (a moved TLS directory) is not.
+        const d = diffInputs({ ...olds, docker: olds.docker.host } as never, { ...news, docker: news.docker.host } as never, {
+            outputs: ["containerId", "guard", "startEnv", "resourceName"],
+            inPlace: ["readyTimeoutSec", "waitFor", "readyExec", "handover", "stopTimeoutSec"],
+            deleteBeforeReplace: !news.handover,
+        });
+        if (!d.changes && stableJson(olds.docker) !== stableJson(news.docker)) return { changes: true, replaces: [], deleteBeforeReplace: false };
+        // New-first (a handover) is safe by itself; old-first is guarded.
+        if (d.replaces?.length && news.guard && !news.handover) await refuseReplacement(olds as never, news as never, d.replaces);
+        // Old-first with an image the host lost (a local build) would leave nothing: say so before anything stops.
+        if (d.replaces?.length) await refuseLostImage(news);
+        return d;
     },
 
     async create(inputs: Inputs) {
         const docker = connect(inputs.docker);
         const target = `container ${inputs.name}`;
-        const spec = containerCreateOptions(inputs);
-        spec.Labels = { ...spec.Labels, [OWNER_LABEL]: inputs.owner };
+        const spec = containerCreateOptions({ ...inputs, env: { ...inputs.env, ...inputs.startEnv } });
+        const fp = JSON.stringify(fingerprint(inputs as never));
+        spec.Labels = { ...spec.Labels, [OWNER_LABEL]: inputs.owner, [SPEC_LABEL]: fp, [RESOURCE_LABEL]: inputs.resourceName ?? "", ...(inputs.handover ? { [HANDOVER_LABEL]: inputs.handover.group } : {}) };
         // No restarts until it has proven it starts: a crash then shows its real exit code and logs.
         const restartPolicy = spec.HostConfig!.RestartPolicy;
         spec.HostConfig!.RestartPolicy = { Name: "no" };
-        // A container of ours under this name is a leftover of an interrupted run: replace it.
-        // One that is not ours is someone else's: never touch it.
+        // A container of ours under this name: one this same resource left when a run was interrupted is adopted if
+        // it runs exactly this spec (a rerun changes nothing that serves); a balancer instance is moved aside and
+        // handed over from (`pulumi up --replace` of it restarts nothing); any other is swept aside, never while it
+        // serves. One that is not ours is never touched.
+        let adopted: string | undefined;
         try {
             const existing = await docker.getContainer(inputs.name).inspect();
-            if (existing.Config.Labels?.[OWNER_LABEL] !== inputs.owner) {
+            const labels = existing.Config.Labels ?? {};
+            if (labels[OWNER_LABEL] !== inputs.owner) {
                 throw new Error(`docker: create ${target}: a container with this name exists and is not managed by ${inputs.owner}; rename or remove it (docker rm -f ${inputs.name})`);
             }
-            await removeIfPresent(docker, existing.Id);
+            if (inputs.handover) {
+                await docker.getContainer(existing.Id).rename({ name: `${inputs.name}-retiring-${Date.now().toString(36)}` });
+            } else if (existing.State.Running && labels[SPEC_LABEL] === fp && labels[RESOURCE_LABEL] === (inputs.resourceName ?? "")) {
+                adopted = existing.Id;
+            } else {
+                if (existing.State.Running) await refuseRemoval(inputs as never, "replace the leftover");
+                await docker.getContainer(existing.Id).stop({ t: inputs.stopTimeoutSec }).catch(() => undefined); // its requests finish
+                await removeIfPresent(docker, existing.Id);
+            }
         } catch (err) {
             if (statusOf(err) !== 404) throw err instanceof Error && err.message.startsWith("docker:") ? err : engineError("inspect", target, inputs.docker, err);
         }
+        if (adopted) return { id: adopted, outs: { ...inputs, containerId: adopted } };
+        await refuseLostImage(inputs);
+        if (inputs.handover?.trialNetwork) await trial(docker, inputs, spec);
         let container: import("dockerode").Container;
         try {
             container = await docker.createContainer(spec);
         } catch (err) {
             throw engineError("create", target, inputs.docker, err);
+        }
+        try {
+            if (inputs.files?.length) await writeFiles(container, inputs.files);
+        } catch (err) {
+            await removeIfPresent(docker, container.id);
+            throw engineError("write files into", target, inputs.docker, err);
         }
         try {
             await container.start();
@@ -130,25 +239,39 @@ export const provider = {
             throw engineError("start", target, inputs.docker, err);
         }
         try {
-            await waitReady(container, inputs.name, inputs.readyTimeoutSec ?? 60, inputs.waitFor ?? "healthy");
+            await waitReady(docker, container, inputs);
             await container.update({ RestartPolicy: restartPolicy });
         } catch (err) {
+            // A balancer instance that started listening serves users already: it quits gracefully, never killed.
+            if (inputs.handover) await retire(docker, container.id, inputs.handover, inputs.stopTimeoutSec).catch(() => undefined);
             await removeIfPresent(docker, container.id);
             throw new Error(`docker: start ${target}: ${(err as Error).message}\n  -> nothing was kept; fix the cause and run pulumi up again`);
         }
+        if (inputs.handover) await handOver(docker, container.id, inputs.handover, inputs.stopTimeoutSec);
         const outs: Outputs = { ...inputs, containerId: container.id };
         return { id: container.id, outs };
     },
 
-    async update(_id: string, _olds: Outputs, news: Inputs) {
-        // Only the wait settings change in place; they matter at create time alone.
-        return { outs: { ..._olds, readyTimeoutSec: news.readyTimeoutSec, waitFor: news.waitFor } };
+    async update(_id: string, olds: Outputs, news: Inputs) {
+        // Only how create waits, how long a stop may take, the handover settings and how the engine is reached change
+        // in place: they matter when a container starts or stops, not while it runs.
+        const { readyTimeoutSec, waitFor, readyExec, handover, stopTimeoutSec, docker } = news;
+        return { outs: { ...olds, readyTimeoutSec, waitFor, readyExec, handover, stopTimeoutSec, docker } };
     },
 
     async delete(id: string, props: Outputs) {
         const docker = connect(props.docker);
+        // The only balancer instance running, or a container that serves, is not removed while anything serves.
+        const successor = props.handover && (await docker.listContainers({ filters: { label: [`${HANDOVER_LABEL}=${props.handover.group}`] } })).some((c) => c.Id !== id);
+        if (!successor) await refuseRemoval(props as never, "remove");
         try {
+            // A balancer instance drains first (its clients reconnect to the one that replaced it).
+            if (props.handover) {
+                await retire(docker, id, props.handover, props.stopTimeoutSec);
+                return;
+            }
             const c = docker.getContainer(id);
+            // Graceful: SIGTERM (or the image's stop signal), then in-flight requests finish within stopTimeoutSec.
             await c.stop({ t: props.stopTimeoutSec }).catch((err: unknown) => {
                 if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
             });
@@ -165,6 +288,7 @@ export class DockerContainer extends pulumi.dynamic.Resource {
     declare readonly name: pulumi.Output<string>;
 
     constructor(name: string, args: DockerContainerArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, { ...args, containerId: undefined }, { ...opts, additionalSecretOutputs: ["env"] }, "docker", "Container");
+        // A fixed name can't run twice: old one first, also when `pulumi up --replace` skips the provider's diff.
+        super(provider, name, { ...args, resourceName: name, containerId: undefined }, { deleteBeforeReplace: !args.handover, ...opts, additionalSecretOutputs: ["env", "guard"] }, "docker", "Container");
     }
 }

@@ -1,6 +1,7 @@
-// A named Docker volume. Data outlives the stack (INVARIANTS 7): delete never removes the volume, and create
+// A named Docker volume. Data outlives the stack (INVARIANTS 7): delete never removes a data volume, and create
 // adopts an existing one of the same name, so `pulumi destroy` then `pulumi up` finds the data again.
-// To remove the data for good: `docker volume rm <name>` by hand (README, "Where data lives").
+// To remove the data for good: `docker volume rm <name>` by hand (README, "Where data lives"). A volume that holds
+// no data (the balancer's traffic state) can ask to go with the stack.
 import * as pulumi from "@pulumi/pulumi";
 import { connect, engineError, type DockerConnection } from "../docker/engine";
 import { diffInputs } from "./diff";
@@ -10,12 +11,15 @@ export interface DockerVolumeArgs {
     /** Volume name on the Docker host; carries the stack. */
     readonly name: pulumi.Input<string>;
     readonly labels?: pulumi.Input<Record<string, string>>;
+    /** Remove it on delete: only for a volume that holds no data (a stale traffic state must not outlive its stack). */
+    readonly removeOnDelete?: boolean;
 }
 
 interface Inputs {
     docker: DockerConnection;
     name: string;
     labels?: Record<string, string>;
+    removeOnDelete?: boolean;
 }
 interface Outputs extends Inputs {
     mountpoint: string;
@@ -24,7 +28,7 @@ interface Outputs extends Inputs {
 export const provider = {
     async diff(_id: string, olds: Outputs, news: Inputs) {
         // Labels can't change on a Docker volume, and a volume is never recreated for them: keep the old one.
-        return diffInputs(olds as never, news as never, { outputs: ["mountpoint"], inPlace: ["labels", "docker"] });
+        return diffInputs(olds as never, news as never, { outputs: ["mountpoint"], inPlace: ["labels", "docker", "removeOnDelete"] });
     },
     async create(inputs: Inputs) {
         try {
@@ -37,10 +41,17 @@ export const provider = {
         }
     },
     async update(_id: string, olds: Outputs, news: Inputs) {
-        return { outs: { ...olds, labels: news.labels, docker: news.docker } };
+        return { outs: { ...olds, labels: news.labels, docker: news.docker, removeOnDelete: news.removeOnDelete } };
     },
-    async delete() {
-        // Deliberately nothing: the data stays on the Docker host (INVARIANTS 7).
+    async delete(_id: string, props: Outputs) {
+        // Deliberately nothing for data: it stays on the Docker host (INVARIANTS 7).
+        if (!props.removeOnDelete) return;
+        try {
+            await connect(props.docker).getVolume(props.name).remove();
+        } catch (err) {
+            const code = (err as { statusCode?: number }).statusCode;
+            if (code !== 404 && code !== 409) throw engineError("remove", `volume ${props.name}`, props.docker, err);
+        }
     },
 } satisfies pulumi.dynamic.ResourceProvider;
 
@@ -49,6 +60,6 @@ export class DockerVolume extends pulumi.dynamic.Resource {
     declare readonly mountpoint: pulumi.Output<string>;
 
     constructor(name: string, args: DockerVolumeArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, { ...args, mountpoint: undefined }, { retainOnDelete: true, ...opts }, "docker", "Volume");
+        super(provider, name, { ...args, mountpoint: undefined }, { retainOnDelete: args.removeOnDelete !== true, ...opts }, "docker", "Volume");
     }
 }

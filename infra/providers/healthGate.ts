@@ -1,7 +1,7 @@
 // The health gate (runbook "Health Checks" + "Smoke Tests", INVARIANTS 1): before traffic goes to a colour, poll its
 // /health until it answers healthy at its configured version N times in a row, then run the smoke checks. The
 // balancer's routes depend on the live colour's gate, so when it fails, `pulumi up` fails and traffic stays put.
-// Probes run with curl inside the balancer container, on the stack network: the same on a local or remote engine.
+// Probes run with curl inside the balancer's holder, on the stack network: the same on a local or remote engine.
 import * as pulumi from "@pulumi/pulumi";
 import { connect, engineError, type DockerConnection } from "../docker/engine";
 import { probeVia } from "../health/probe";
@@ -23,7 +23,7 @@ export interface GateSettings {
 
 export interface HealthGateArgs {
     readonly docker: pulumi.Input<DockerConnection>;
-    /** Container the probes run in (the balancer: it is on the stack network and has curl). */
+    /** Container the probes run in (the balancer's holder: it is on the stack network and has curl). */
     readonly probeContainerId: pulumi.Input<string>;
     readonly color: string;
     /** Where the colour listens on the stack network. */
@@ -107,7 +107,9 @@ export async function runGate(inputs: GateCheck, s: GateSettings = inputs.settin
 export const RECHECK_MS = 200;
 
 async function apply(olds: Outputs | undefined, news: Inputs): Promise<Outputs> {
-    const changed = olds ? changedInputs(olds as never, news as never, ["passedAt", "result"]) : ["new"];
+    // Where the probes run from (the balancer's holder) is not the colour: a new one is no reason to check again.
+    const changed = olds ? changedInputs(olds as never, news as never, ["passedAt", "result"]).filter((k) => k !== "probeContainerId") : ["new"];
+    if (olds && changed.length === 0) return { ...news, passedAt: olds.passedAt, result: olds.result };
     if (olds && !news.live && changed.every((k) => k === "live")) {
         return { ...news, passedAt: olds.passedAt, result: "skipped: colour went idle" };
     }

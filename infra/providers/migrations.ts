@@ -8,7 +8,9 @@ import { connect, engineError, type DockerConnection } from "../docker/engine";
 import { openRelay } from "../docker/relay";
 import { describe, type Migration, type MigrationDescriptor, type Script } from "../migrations/load";
 import { planSteps } from "../migrations/plan";
+import { checkIdentity } from "../migrations/identity";
 import { migrate, type RunResult } from "../migrations/runner";
+import { waitForLogin } from "../migrations/ready";
 import { changedInputs } from "./diff";
 
 export interface DatabaseLogin {
@@ -29,6 +31,10 @@ export interface MigrationsArgs {
     /** Highest migration number a running version needs. */
     readonly target: number;
     readonly stack: string;
+    /** database.adopt: take the database over although it is not (or not yet) this stack's. */
+    readonly adopt?: boolean;
+    /** Where the database is (image, name, host), for the identity check's message. */
+    readonly where: pulumi.Input<string>;
 }
 
 interface Inputs {
@@ -38,6 +44,8 @@ interface Inputs {
     migrations: Migration[];
     target: number;
     stack: string;
+    adopt?: boolean;
+    where?: string;
     /** For the policy pack (policy/migrations.ts): tells this resource apart from other dynamic ones. */
     kind?: "Migrations";
     /** Plain descriptors of every migration (has-down, checksums, what each touches) for the policy pack. */
@@ -59,6 +67,8 @@ interface Outputs extends Inputs {
     schema: number;
     /** What the last update ran. */
     ran: string[];
+    /** The database carries this stack's identity (migrations/identity.ts): a database without it is another one. */
+    identity?: boolean;
 }
 
 /** The plan preview shows: from what the last update left (its target) to the new target. */
@@ -71,6 +81,9 @@ function previewPlan(olds: Partial<Inputs>, news: Inputs): string[] {
     }
 }
 
+/** How long a (first) boot may take until the stack's login works. */
+const LOGIN_TIMEOUT_MS = 120_000;
+
 async function run(news: Inputs, olds?: Outputs): Promise<Outputs> {
     const { MongoClient } = require("mongodb") as typeof import("mongodb");
     const docker = connect(news.docker);
@@ -81,26 +94,34 @@ async function run(news: Inputs, olds?: Outputs): Promise<Outputs> {
         throw engineError("open a relay to", `database container ${news.dbContainerId.slice(0, 12)}`, news.docker, err);
     }
     const l = news.login;
-    const client = new MongoClient(`mongodb://${encodeURIComponent(l.username)}:${encodeURIComponent(l.password)}@${relay.address}/${l.database}?authSource=admin&directConnection=true`,
-        { serverSelectionTimeoutMS: 15_000 });
+    const uri = `mongodb://${encodeURIComponent(l.username)}:${encodeURIComponent(l.password)}@${relay.address}/${l.database}?authSource=admin&directConnection=true`;
+    let client: InstanceType<typeof MongoClient> | undefined;
     try {
         const downs = Object.fromEntries((olds?.applied ?? []).filter((a) => a.down).map((a) => [a.id, a.down!]));
         let result: RunResult;
         try {
-            await client.connect();
+            // Ready means the stack's login works: a first boot's temporary server without auth is not ready.
+            client = await waitForLogin(() => new MongoClient(uri, { serverSelectionTimeoutMS: 3000 }), LOGIN_TIMEOUT_MS, `the database (${news.where ?? l.database})`, { firstBoot: !olds });
+            // Before anything runs on it: is this the stack's database (migrations/identity.ts)?
+            await checkIdentity(client.db(l.database), { stack: news.stack, adopt: news.adopt === true, where: news.where ?? `database ${l.database}`, ranBefore: olds ? { schema: olds.schema ?? 0, identity: olds.identity === true } : undefined });
             result = await migrate(client.db(l.database), { migrations: news.migrations, target: news.target, runBy: `${news.stack} (pid ${process.pid}, ${new Date().toISOString()})`, downs });
         } catch (err) {
-            throw new Error(`migrations (stack ${news.stack}): ${(err as Error).message}`);
+            throw new Error(`migrations (stack ${news.stack}): ${(err as Error)?.message ?? require("node:util").inspect(err, { depth: 4 })}`);
         }
-        const applied = result.applied.map((e) => ({ id: e._id, checksumUp: e.checksumUp, down: e.downScript ? (JSON.parse(e.downScript) as Script) : null }));
-        return { ...news, applied, schema: result.applied.at(-1)?.seq ?? 0, ran: result.steps.map((s) => `${s.direction} ${s.id}`) };
+        // State keeps each down as it was when its up ran, from this side (what state had, or the program's file
+        // for an up run now), never the database's copy: it is what a down read from the database is checked
+        // against (runner.ts downFor), and anyone with the app's credentials can write the database.
+        const ranUp = new Set(result.steps.filter((st) => st.direction === "up").map((st) => st.id));
+        const program = (id: string) => news.migrations.find((m) => m.id === id)?.down;
+        const applied = result.applied.map((e) => ({ id: e._id, checksumUp: e.checksumUp, down: (ranUp.has(e._id) ? program(e._id) : downs[e._id] ?? program(e._id)) ?? null }));
+        return { ...news, applied, schema: result.applied.at(-1)?.seq ?? 0, ran: result.steps.map((s) => `${s.direction} ${s.id}`), identity: true };
     } finally {
-        await client.close().catch(() => undefined);
+        await client?.close().catch(() => undefined);
         await relay.close();
     }
 }
 
-const OUTPUTS = ["applied", "schema", "ran", "plan"];
+const OUTPUTS = ["applied", "schema", "ran", "plan", "identity"];
 
 export const provider = {
     async check(olds: Partial<Inputs>, news: Inputs) {

@@ -16,6 +16,15 @@ export interface VolumeMount {
     readonly readOnly?: boolean;
 }
 
+/** A file written into the container before it starts (the balancer's routes: each nginx instance has its own). */
+export interface ContainerFile {
+    /** Absolute path in the container. */
+    readonly path: string;
+    readonly content: string;
+    /** Owner uid/gid (default 0). */
+    readonly uid?: number;
+}
+
 export interface Healthcheck {
     /** Docker HEALTHCHECK test, e.g. ["CMD-SHELL", "..."]. */
     readonly test: string[];
@@ -30,7 +39,10 @@ export interface ContainerSpec {
     readonly name: string;
     /** Image reference, e.g. noteshub-api:v1.2.3. */
     readonly image: string;
-    /** Image content id; a rebuilt image under the same tag replaces the container. */
+    /**
+     * Image content id: the container is created from exactly this image, never from whatever the tag points at
+     * now (issue #12: a retained version runs the exact bytes that ran before).
+     */
     readonly imageId: string;
     readonly env: Record<string, string>;
     readonly command?: string[];
@@ -52,6 +64,10 @@ export interface ContainerSpec {
      * every request (the balancer's access log, read by `noteshub watch`), so it can't fill the disk.
      */
     readonly logMaxSize?: string;
+    /** Namespaced kernel settings for a container that has its own network namespace (e.g. net.ipv4.tcp_migrate_req). */
+    readonly sysctls?: Record<string, string>;
+    /** Files written into it before it starts. */
+    readonly files?: ContainerFile[];
 }
 
 const ms = (n: number) => n * 1_000_000; // Docker wants nanoseconds
@@ -65,7 +81,7 @@ export function containerCreateOptions(s: ContainerSpec): Dockerode.ContainerCre
     }
     const opts: Dockerode.ContainerCreateOptions = {
         name: s.name,
-        Image: s.image,
+        Image: s.imageId || s.image,
         Env: Object.entries(s.env).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`),
         Labels: s.labels,
         ExposedPorts: exposed,
@@ -90,6 +106,7 @@ export function containerCreateOptions(s: ContainerSpec): Dockerode.ContainerCre
         delete opts.ExposedPorts;
         delete opts.HostConfig!.PortBindings;
     }
+    if (s.sysctls && Object.keys(s.sysctls).length) opts.HostConfig!.Sysctls = s.sysctls;
     if (s.logMaxSize) opts.HostConfig!.LogConfig = { Type: "local", Config: { "max-size": s.logMaxSize, "max-file": "3" } };
     if (s.command) opts.Cmd = s.command;
     if (s.user) opts.User = s.user;

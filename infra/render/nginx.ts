@@ -11,9 +11,20 @@ export interface Backend {
     readonly version: string;
 }
 
+/** A colour's upstream: where it listens, and the container that holds that address. */
+export interface RouteBackend {
+    readonly host: string;
+    readonly port: number;
+    /**
+     * The address holder's container id. nginx resolves an upstream's name when an instance starts, so a new holder
+     * (a new address) must mean new routes, and so a new instance (issue #12): it is written into the routes.
+     */
+    readonly addressId: string;
+}
+
 export interface RoutesInput {
     readonly stack: string;
-    readonly backends: Record<Color, Backend>;
+    readonly backends: Record<Color, RouteBackend>;
     /** Port nginx listens on inside its container. */
     readonly listenPort: number;
 }
@@ -45,6 +56,28 @@ export function trafficState(t: TrafficInput): TrafficState {
     return { stack: t.stack, active: t.active, traffic: t.traffic, weights: weightsOf(t.active, t.traffic), versions: t.versions };
 }
 
+/**
+ * Why a state file's text is not a traffic state, or undefined when it is one: exactly the shape renderState writes,
+ * both weights whole numbers summing to 100, the active colour's weight as `traffic`, both versions. The holder's
+ * noteshub-apply-state applies the same rule before it swaps a state in (images/holder/apply-state.sh).
+ */
+export function stateProblem(text: string): string | undefined {
+    let s: TrafficState;
+    try {
+        s = JSON.parse(text) as TrafficState;
+    } catch {
+        return "it is not JSON";
+    }
+    const percent = (n: unknown) => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 100;
+    if (!s || typeof s !== "object" || (s.active !== "blue" && s.active !== "green")) return "active is not blue or green";
+    if (!s.weights || !percent(s.weights.blue) || !percent(s.weights.green)) return "it does not weigh both colours with whole percents";
+    if (s.weights.blue + s.weights.green !== 100) return `its weights sum to ${s.weights.blue + s.weights.green}, not 100`;
+    if (s.traffic !== s.weights[s.active]) return `it says ${s.active} has ${s.traffic} % but weighs it ${s.weights[s.active]}`;
+    if (!s.versions || ![s.versions.blue, s.versions.green].every((v) => typeof v === "string" && /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]*)?$/.test(v))) return "it does not name both colours' versions";
+    if (typeof s.stack !== "string" || text !== renderState({ stack: s.stack, active: s.active, traffic: s.traffic, versions: s.versions })) return "it is not in the form renderState writes";
+    return undefined;
+}
+
 /** The state file's text: one line of JSON with fixed key order, so equal states are equal bytes. */
 export function renderState(t: TrafficInput): string {
     const s = trafficState(t);
@@ -53,8 +86,9 @@ export function renderState(t: TrafficInput): string {
 
 // No version here: a new version keeps its colour's address (components/appColor.ts), so the routes, and nginx,
 // stay as they are; the versions live in the traffic state.
-function upstream(color: Color, b: Backend): string {
+function upstream(color: Color, b: RouteBackend): string {
     return [
+        `# ${color}: the address of holder ${b.addressId.slice(0, 12)}`,
         `upstream noteshub_${color} {`,
         `    server ${b.host}:${b.port} max_fails=0;`,
         `    keepalive 32;`,
@@ -62,13 +96,30 @@ function upstream(color: Color, b: Backend): string {
     ].join("\n");
 }
 
+/** How a request is proxied to the colour chosen for it (the same in the normal and the draining location). */
+function proxy(target: string): string[] {
+    return [
+        `        access_log /dev/stdout noteshub buffer=32k flush=1s;`,
+        `        proxy_pass ${target};`,
+        `        proxy_http_version 1.1;`,
+        `        proxy_set_header Connection "";`,
+        `        proxy_set_header Host $host;`,
+        `        proxy_set_header X-Real-IP $remote_addr;`,
+        `        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`,
+        `        proxy_next_upstream error timeout;`,
+        `        add_header X-NotesHub-Color $noteshub_routed always;`,
+        `        add_header Set-Cookie $noteshub_cookie;`,
+    ];
+}
+
 export function renderRoutes(r: RoutesInput): string {
     return [
         `# Rendered by noteshub-deploy for stack ${r.stack}; pulumi up rewrites it, do not edit.`,
-        `# Which colour gets which share is not here: /etc/nginx/noteshub/state.json, read per request.`,
+        `# Which colour gets which share is not here: /var/lib/noteshub/state/state.json, read per request.`,
         `js_path /usr/share/noteshub;`,
         `js_import noteshub.js;`,
         `js_set $noteshub_color noteshub.color;`,
+        `js_set $noteshub_draining noteshub.draining;`,
         `js_var $noteshub_cookie;`,
         "",
         `# One JSON line per request on the balancer's stdout, for noteshub watch (cli/monitor): when it ended (t, epoch s),`,
@@ -85,7 +136,10 @@ export function renderRoutes(r: RoutesInput): string {
         `}`,
         "",
         `server {`,
-        `    listen ${r.listenPort};`,
+        `    # Shared with any other instance in the holder's network namespace: a new instance starts beside this one.`,
+        `    listen ${r.listenPort} reuseport;`,
+        `    # This instance's own way in, for its readiness check (images/nginx/ready.sh).`,
+        `    listen unix:/tmp/nginx/http.sock;`,
         `    client_max_body_size 50m;`,
         ``,
         `    location = /lb/status {`,
@@ -93,19 +147,26 @@ export function renderRoutes(r: RoutesInput): string {
         `        js_content noteshub.status;`,
         `    }`,
         ``,
+        `    location = /lb/route {`,
+        `        access_log off;`,
+        `        js_content noteshub.route;`,
+        `    }`,
+        ``,
         `    location / {`,
         `        # Chosen once per request (the state is read once): the colour proxied to is the colour logged.`,
         `        set $noteshub_routed $noteshub_color;`,
-        `        access_log /dev/stdout noteshub buffer=32k flush=1s;`,
-        `        proxy_pass http://noteshub_$noteshub_routed;`,
-        `        proxy_http_version 1.1;`,
-        `        proxy_set_header Connection "";`,
-        `        proxy_set_header Host $host;`,
-        `        proxy_set_header X-Real-IP $remote_addr;`,
-        `        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`,
-        `        proxy_next_upstream error timeout;`,
-        `        add_header X-NotesHub-Color $noteshub_routed always;`,
-        `        add_header Set-Cookie $noteshub_cookie;`,
+        `        # An instance being replaced closes each connection after its answer, so clients reconnect to the new one.`,
+        `        if ($noteshub_draining) {`,
+        `            rewrite ^ /.noteshub/drain last;`,
+        `        }`,
+        ...proxy("http://noteshub_$noteshub_routed"),
+        `    }`,
+        ``,
+        `    location = /.noteshub/drain {`,
+        `        internal;`,
+        `        keepalive_timeout 0;`,
+        `        set $noteshub_routed $noteshub_color;`,
+        ...proxy("http://noteshub_$noteshub_routed$request_uri"),
         `    }`,
         `}`,
         "",

@@ -30,10 +30,10 @@ const MIGRATIONS: Migration[] = [
 
 async function main() {
     purgeDockerLeftovers(STACK);
-    const img = await image.provider.create({ docker: local, name: "noteshub-ferretdb:v1.24.2", build: buildFrom(fromRoot("images/ferretdb")) });
+    const img = await image.provider.create({ docker: local, name: `noteshub-${STACK}/ferretdb:v1.24.2`, build: buildFrom(fromRoot("images/ferretdb")) });
     const port = await freePort();
     const db = await container.provider.create({
-        docker: local, owner: `noteshub-${STACK}`, name: `noteshub-${STACK}-db`, image: "noteshub-ferretdb:v1.24.2", imageId: img.outs.imageId,
+        docker: local, owner: `noteshub-${STACK}`, name: `noteshub-${STACK}-db`, image: `noteshub-${STACK}/ferretdb:v1.24.2`, imageId: img.outs.imageId,
         env: { MONGO_INITDB_ROOT_USERNAME: "noteshub", MONGO_INITDB_ROOT_PASSWORD: "bench-password" }, network: "bridge", aliases: [],
         ports: [{ container: 27017, host: port, hostIp: "127.0.0.1" }], mounts: [], labels: { "io.noteshub.stack": STACK },
         securityOpt: [], capDrop: [], capAdd: [], stopTimeoutSec: 5, readyTimeoutSec: 120,

@@ -35,7 +35,7 @@ async function main() {
     const stack = new TestStack(STACK, stagingValues({
         loadBalancer: { port },
         app: { repository: "noteshub-api", build: "examples/noteshub-api", env: { NOTESHUB_DRILL_DIR: "/tmp/noteshub-drill" }, envByVersion: { "v1.0.1": { NOTESHUB_USER_ERROR_RATE: "0.2" } } },
-        monitoring: { windowSec: 5, minRequests: 5, stepSec: 60, triggers: { errorRate: { percent: 10, forSec: FOR_SEC }, health: { failures: 3, intervalSec: 1 } } },
+        monitoring: { windowSec: 5, minRequests: 5, stepSec: 60, watchSec: 60, triggers: { errorRate: { percent: 10, forSec: FOR_SEC }, health: { failures: 3, intervalSec: 1 } } },
     }));
     try {
         stack.init({ "database.password": "bench-password-0123" });

@@ -8,7 +8,7 @@
 // 4. failed requests while the idle colour gets a new version under the same load (its address stays: no reload).
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import * as lbConfig from "../../infra/providers/lbConfig";
+import * as traffic from "../../infra/providers/trafficState";
 import { renderState } from "../../infra/render/nginx";
 import { stagingValues } from "../helpers/config";
 import { runLoad, startLoad, type LoadResult } from "../helpers/load";
@@ -39,7 +39,7 @@ function plainConfig(color: string): string {
 }
 
 function writePlain(id: string, color: string): void {
-    docker("exec", id, "bash", "-c", `cat > /etc/nginx/noteshub/routes.conf.next <<'EOF'\n${plainConfig(color)}EOF\nnoteshub-apply-config >/dev/null`);
+    docker("exec", id, "bash", "-c", `cat > /etc/nginx/noteshub/routes.conf <<'EOF'\n${plainConfig(color)}EOF\nnginx -s reload 2>/dev/null`);
 }
 
 async function cliRollback(stack: TestStack, url: string, from: string): Promise<{ wallMs: number; switchedMs: number }> {
@@ -73,8 +73,9 @@ async function main() {
         const first = stack.up();
         if (first.code !== 0) throw new Error(first.stdout + first.stderr);
         const plainPort = await freePort();
+        const lbImage = docker("inspect", "-f", "{{.Config.Image}}", docker("ps", "-q", "--filter", `label=io.noteshub.handover=${PREFIX}-lb`).split("\n")[0]);
         const plain = docker("run", "-d", "--name", `${PREFIX}-plain`, "--label", `io.noteshub.stack=${STACK}`, "--network", `${PREFIX}-net`,
-            "-p", `127.0.0.1:${plainPort}:8080`, `noteshub-lb:${PREFIX}`);
+            "-p", `127.0.0.1:${plainPort}:8080`, lbImage);
         await sleep(500);
         writePlain(plain, "blue");
         const plainUrl = `http://127.0.0.1:${plainPort}`;
@@ -125,10 +126,10 @@ async function main() {
         const lbId = docker("inspect", "-f", "{{.Id}}", `${PREFIX}-lb`);
         const raw: number[] = [];
         const state = (active: "blue" | "green") => renderState({ stack: PREFIX, active, traffic: 100, versions: { blue: "v1.0.0", green: "v1.0.1" } });
-        const base = { docker: local, containerId: lbId, content: "", backends: {} };
+        const base = { docker: local, containerId: lbId, weights: {} };
         for (let i = 0; i < 5; i++) {
             const t0 = Date.now();
-            await lbConfig.provider.update("id", { ...base, state: state(i % 2 ? "blue" : "green") }, { ...base, state: state(i % 2 ? "green" : "blue") });
+            await traffic.provider.update("id", { ...base, state: state(i % 2 ? "blue" : "green") }, { ...base, state: state(i % 2 ? "green" : "blue") });
             raw.push(Date.now() - t0);
         }
         console.log(`immediate rollback (noteshub rollback, warm stack), 3 runs:`);

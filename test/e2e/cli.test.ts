@@ -21,8 +21,9 @@ describe("noteshub CLI (real Automation API, pulumi, Docker, nginx, FerretDB)", 
     const served = async (cookie?: string) => (await http(`${url}/`, { headers: cookie ? { cookie } : {} })).body as { version: string; color: string };
 
     before(async () => {
-        // Each traffic step is watched stepSec (default 60 s, the runbook's pace); the triggers have their own suite.
-        ({ stack, url } = await startTestStack(STACK, { monitoring: { stepSec: 1 } }));
+        // Each traffic step is watched stepSec (default 60 s, the runbook's pace) and 100 % watchSec (30 min); the
+        // triggers have their own suite (test/e2e/watch.test.ts).
+        ({ stack, url } = await startTestStack(STACK, { monitoring: { stepSec: 1, watchSec: 1 } }));
     });
     after(() => stack?.dispose());
 
@@ -44,6 +45,9 @@ describe("noteshub CLI (real Automation API, pulumi, Docker, nginx, FerretDB)", 
         assert.equal(notRetained.code, 2);
         assert.match(notRetained.stderr, /v0\.1\.0 is not a retained version \(v1\.0\.1, v1\.0\.0, v0\.9\.0\)/);
         assert.equal((await cli("launch")).code, 2);
+        const watch = await cli("deploy", "v1.1.0", "--watch", "5m");
+        assert.equal(watch.code, 2);
+        assert.match(watch.stderr, /--watch must be whole seconds \(0 or more\), got 5m\nNothing was changed\./);
         assert.equal(configText(), before);
     });
 
@@ -95,12 +99,13 @@ describe("noteshub CLI (real Automation API, pulumi, Docker, nginx, FerretDB)", 
         assert.equal(configText(), before);
     });
 
-    it("rollback --emergency --restore-data: restarts the other colour, sends everything to it, restores the newest backup", async () => {
+    it("rollback --emergency --restore-data: restarts the other colour, sends everything to it, restores only the release's backups", async () => {
         const r = await must("rollback", "--emergency", "--restore-data");
         assert.match(r.stderr, /emergency: restarting noteshub-e2e-cli-green/);
-        // The runbook's migrations only add fields and indexes, so no step here took a backup; restoring says so.
-        assert.match(r.stderr, /no migration backup to restore: the data was left as it is/);
-        assert.equal(r.json.restored, null);
+        // Both colours run v1.0.0 here: the release left behind needs no migration of its own, so nothing is restored
+        // (restoring another migration's backup would overwrite data; test/providers/migrations.test.ts restores one).
+        assert.match(r.stderr, /v1\.0\.0 needs no migration v1\.0\.0 does not: no backup of its to restore; the data was left as it is/);
+        assert.deepEqual(r.json.restored, []);
         assert.equal((await served()).color, "green");
     });
 

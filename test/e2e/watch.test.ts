@@ -2,7 +2,10 @@
 // - deploy of a release that answers 20 % errors: the trigger fires while the 10 % step is watched and traffic goes
 //   back; failed requests stay within (step share x window); the webhook gets the runbook's messages in order;
 // - noteshub watch: health failing 3 times in a row rolls back, a single blip does not; a database connection
-//   failing rolls back; a dead webhook does not delay it; Prometheus text is served.
+//   failing rolls back; a dead webhook does not delay it; Prometheus text is served;
+// - with the runbook's defaults scaled by one factor (every window and duration ÷ 30): deploy keeps watching at
+//   100 % and a trigger there rolls back; a condition that began at 10 % fires across the steps after it;
+//   slow uploads and a flood of bad requests (the clients' doing, not the release's) roll nothing back.
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,7 +13,8 @@ import { after, before, describe, it } from "node:test";
 import { readLog } from "../../cli/log";
 import { startLoad } from "../helpers/load";
 import { docker, freePort, http, TestStack, startTestStack } from "../helpers/stack";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 
 const STACK = "e2e-watch";
 const FOR_SEC = 4;
@@ -36,6 +40,17 @@ describe("automatic rollback (real engine, short windows)", { timeout: 900_000 }
         }
     };
     const live = async () => (await http(`${url}/lb/status`)).body as { active: string; traffic: number };
+    const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+    /** The runbook's monitoring defaults with every window and duration ÷ 30 (thresholds stay). */
+    const scaledDefaults = () => {
+        const scaled = {
+            windowSec: 2, minRequests: 10, stepSec: 2, watchSec: 60, statusEverySec: 10,
+            triggers: { errorRate: { percent: 10, forSec: 10 }, p95: { ms: 5000, forSec: 10 }, health: { failures: 3, intervalSec: 1 }, database: { failures: 3 } },
+        };
+        const text = readFileSync(stack.configFile, "utf8");
+        assert.match(text, /^ {2}noteshub:monitoring: .*$/m);
+        writeFileSync(stack.configFile, text.replace(/^ {2}noteshub:monitoring: .*$/m, `  noteshub:monitoring: ${JSON.stringify(JSON.stringify(scaled))}`));
+    };
 
     before(async () => {
         hook = createServer((req, res) => {
@@ -163,5 +178,98 @@ describe("automatic rollback (real engine, short windows)", { timeout: 900_000 }
         assert.ok(out.json, `watch printed no JSON (exit ${out.code}): ${out.stderr}`);
         assert.equal(out.json.actions[0]?.trigger.trigger, "database", out.stderr);
         assert.match(out.json.actions[0].trigger.reason, /database connection failing: 2 health checks in a row/);
+    });
+
+    it("scaled defaults: deploy keeps watching at 100 %, and errors starting there roll it back", async () => {
+        scaledDefaults();
+        assert.equal(stack.up().code, 0);
+        assert.equal((await live()).active, "blue");
+        const load = startLoad(`${url}/api/notes`, { threads: 1, connections: 10 });
+        const d = cli("deploy", "v1.0.1");
+        for (const until = Date.now() + 180_000; ; await sleep(200)) {
+            const l = await live();
+            if (l.active === "green" && l.traffic === 100) break;
+            assert.ok(Date.now() < until, "green never reached 100 %");
+        }
+        await sleep(4000); // healthy at 100 %: nothing fires
+        // The long watch holds no lock: the rota can act meanwhile (a bad input gets 2, not "busy", 3).
+        const other = await cli("deploy", "latest").done;
+        assert.equal(other.code, 2, other.stderr);
+        const badAt = Date.now();
+        drill("green", "user-errors", true);
+        const r = await d.done;
+        await load.stop();
+        drill("green", "user-errors", false);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /watching green \(v1\.0\.1\) at 100 % for 60 s before the release is done/);
+        assert.equal(r.json.trigger.trigger, "error-rate", r.stderr);
+        const failed = r.json.steps.find((st: { ok: boolean }) => !st.ok);
+        assert.equal(failed.label, "green (v1.0.1) gets 100 % of traffic");
+        assert.ok(r.json.trigger.firstBadAt >= badAt - 1000, "the condition began with the errors");
+        const detect = r.json.trigger.firedAt - r.json.trigger.firstBadAt;
+        assert.ok(detect >= 10_000 && detect < 14_000, `detect ${detect} ms`);
+        assert.equal(r.json.restored.ok, true, r.stderr);
+        assert.deepEqual(await live(), { ...(await live()), active: "blue", traffic: 100 });
+        assert.match(configText(), /noteshub:activeColor: "?blue"?/);
+    });
+
+    it("scaled defaults: a condition that began at the 10 % step fires across the steps after it", async () => {
+        // Green answers users 20 % errors from the start; the gate's own probes (no X-Forwarded-For) pass. Each step
+        // is watched 2 s, the trigger needs 10 s: only a count that goes on across steps can fire.
+        drill("green", "user-errors", true);
+        const load = startLoad(`${url}/api/notes`, { threads: 1, connections: 10 });
+        const r = await cli("deploy", "v1.0.1").done;
+        await load.stop();
+        drill("green", "user-errors", false);
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(r.json.trigger.trigger, "error-rate", r.stderr);
+        const labels = r.json.steps.map((st: { label: string }) => st.label);
+        const failedAt = r.json.steps.findIndex((st: { ok: boolean }) => !st.ok);
+        // Not in the 10 % step (watched 2 s), and not only in the long watch at 100 %: in a step between.
+        assert.ok(failedAt >= 0 && !/gets (10|100) % of traffic$/.test(labels[failedAt]), `fired in ${labels[failedAt]}`);
+        assert.ok(r.json.trigger.firedAt - r.json.trigger.firstBadAt >= 10_000);
+        assert.equal((await live()).active, "blue");
+    });
+
+    it("scaled defaults: slow uploads and a flood of bad requests are the clients' doing and roll nothing back", async () => {
+        const note = await http(`${url}/api/notes`, { method: "POST", body: JSON.stringify({ title: "slow uploads" }) });
+        assert.equal(note.status, 201);
+        const w = cli("watch", "--for", "34", "--every", "1");
+        await sleep(2000);
+        let stop = false;
+        // About 10 fast requests a second, so the window has enough to judge...
+        const fast = (async () => { while (!stop) { await http(`${url}/api/notes?limit=5`); await sleep(100); } })();
+        // ... and 12 clients uploading all along, each trickling its body over 6 s: 2 of every 12 requests take 6 s
+        // client to client (a p95 above 5 s by the client's clock), while blue answers each in milliseconds once
+        // nginx has the body.
+        const upload = () => new Promise<number>((resolve, reject) => {
+            const req = request(`${url}/api/notes/${note.body._id}/file?name=slow.txt`, { method: "PUT", headers: { "content-length": "6000" } }, (res) => { res.resume(); res.on("end", () => resolve(res.statusCode!)); });
+            req.on("error", reject);
+            let sent = 0;
+            const tick = setInterval(() => {
+                req.write("x".repeat(1000));
+                if (++sent === 6) { clearInterval(tick); req.end(); }
+            }, 1000);
+        });
+        const until = Date.now() + 20_000;
+        const uploader = async (k: number) => {
+            const codes: number[] = [];
+            await sleep(k * 500);
+            while (Date.now() < until) codes.push(await upload());
+            return codes;
+        };
+        const codes = (await Promise.all(Array.from({ length: 12 }, (_, k) => uploader(k)))).flat();
+        assert.ok(codes.length >= 24, `${codes.length} uploads`);
+        assert.ok(codes.every((c) => c === 201), codes.join());
+        // Then a flood of requests the app refuses (400): the clients' mistakes, not failures of the release.
+        const flood = startLoad(`${url}/api/notes?limit=abc`, { threads: 1, connections: 10 });
+        await sleep(6000);
+        await flood.stop();
+        stop = true;
+        await fast;
+        const r = await w.done;
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(r.json.actions, [], r.stderr);
+        assert.equal((await live()).active, "blue");
     });
 });

@@ -1,6 +1,8 @@
 // Runs infra/index.ts under Pulumi mocks and records every resource with its resolved inputs (STYLE habit 10).
 // Mocks never run providers; the providers are proven against the real engine in test/providers and test/e2e.
 import * as pulumi from "@pulumi/pulumi";
+import type { Observed } from "../../infra/observe";
+import { renderRoutes } from "../../infra/render/nginx";
 import { rawConfig } from "./config";
 
 export interface Recorded {
@@ -20,9 +22,15 @@ function unwrap(v: unknown): any {
     return v && typeof v === "object" ? Object.fromEntries(Object.entries(v).filter(([k]) => k !== "__provider").map(([k, x]) => [k, unwrap(x)])) : v;
 }
 
-/** Loads the program afresh with the given config overrides; resolves once every resource is registered. */
-export async function runProgram(overrides: Record<string, unknown> = {}, stack = "staging"): Promise<{ resources: Recorded[]; outputs: Record<string, unknown> }> {
+/**
+ * Loads the program afresh with the given config overrides; resolves once every resource is registered. `observed`
+ * stands in for what the program would read from the engine (infra/observe.ts): by default nothing runs.
+ */
+export async function runProgram(overrides: Record<string, unknown> = {}, stack = "staging", observed: Partial<Observed> = {}): Promise<{ resources: Recorded[]; outputs: Record<string, unknown> }> {
     const resources: Recorded[] = [];
+    (globalThis as { __noteshubObserve?: (names: string[]) => Observed }).__noteshubObserve = (names) => ({
+        weights: observed.weights, specs: { ...Object.fromEntries(names.map((n) => [n, null])), ...observed.specs },
+    });
     await pulumi.runtime.setMocks({
         newResource(args) {
             const secrets = Object.keys(args.inputs).filter((k) => isSecret(args.inputs[k]));
@@ -31,6 +39,7 @@ export async function runProgram(overrides: Record<string, unknown> = {}, stack 
             if (args.type.endsWith(":Container")) outs.containerId = `cid-${args.inputs.name}`;
             if (args.type.endsWith(":Image")) outs.imageId = `sha256:${args.inputs.name}`;
             if (args.type.endsWith(":HealthGate")) outs.passedAt = `passed-${args.inputs.color}`;
+            if (args.type.endsWith(":Routes")) outs.content = renderRoutes(args.inputs as never); // what its provider renders
             return { id: `id-${args.name}`, state: outs };
         },
         call(args) {

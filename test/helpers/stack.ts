@@ -1,7 +1,7 @@
 // A throwaway stack of this project for end-to-end tests: its own state directory, passphrase, ports and Docker
 // names (noteshub-<stack>-*), driven through the real pulumi CLI exactly as a user would.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, linkSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -39,7 +39,7 @@ export function dockerOk(...args: string[]): boolean {
     return spawnSync("docker", args, { stdio: "ignore" }).status === 0;
 }
 
-/** Removes every container, volume and network a (possibly crashed) earlier run of this stack left. */
+/** Removes every container, volume, network and image tag a (possibly crashed) earlier run of this stack left. */
 export function purgeDockerLeftovers(stack: string): void {
     const label = `io.noteshub.stack=${stack}`;
     const ids = (kind: string[]) => docker(...kind, "-q", "--filter", `label=${label}`).split("\n").filter(Boolean);
@@ -49,6 +49,19 @@ export function purgeDockerLeftovers(stack: string): void {
     if (volumes.length) docker("volume", "rm", "-f", ...volumes);
     const networks = ids(["network", "ls"]);
     if (networks.length) docker("network", "rm", ...networks);
+    // What the stack built went under its own repository (infra/names.ts image): nobody else's tag is touched.
+    const images = docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", `reference=noteshub-${stack.toLowerCase()}/*`).split("\n").filter(Boolean);
+    if (images.length) spawnSync("docker", ["rmi", ...images], { stdio: "ignore" });
+}
+
+/**
+ * A failed pulumi run as an error message that leads with why: its Diagnostics (at the end of a long progress
+ * output, which a CI report cuts) and stderr first, then the whole output.
+ */
+export function pulumiFailure(what: string, r: RunResult): string {
+    const at = r.stdout.indexOf("Diagnostics:");
+    const why = at >= 0 ? r.stdout.slice(at) : "";
+    return `${what} exited ${r.code}\n${why}\n${r.stderr}\n--- its whole output:\n${r.stdout}`;
 }
 
 export class TestStack {
@@ -80,15 +93,20 @@ export class TestStack {
     }
 
     pulumiIn(cwd: string, ...args: string[]): RunResult {
+        return this.pulumiWith({}, cwd, ...args);
+    }
+
+    /** Runs pulumi with extra environment, e.g. NOTESHUB_ALLOW_OUTAGE=1 for a destroy while the stack serves. */
+    pulumiWith(env: NodeJS.ProcessEnv, cwd: string, ...args: string[]): RunResult {
         const start = Date.now();
-        const r = spawnSync("pulumi", [...args, "--stack", this.name, "--non-interactive"], { cwd, env: this.env, encoding: "utf8", maxBuffer: 64 << 20 });
+        const r = spawnSync("pulumi", [...args, "--stack", this.name, "--non-interactive"], { cwd, env: { ...this.env, ...env }, encoding: "utf8", maxBuffer: 64 << 20 });
         return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - start };
     }
 
     /** Runs pulumi and throws with its output when it fails. */
     must(...args: string[]): RunResult {
         const r = this.pulumi(...args);
-        if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+        if (r.code !== 0) throw new Error(pulumiFailure(`pulumi ${args.join(" ")}`, r));
         return r;
     }
 
@@ -109,9 +127,14 @@ export class TestStack {
      * resolves with the exit code, the output and the parsed JSON result.
      */
     noteshub(...args: string[]): { child: ChildProcess; done: Promise<CliRun> } {
+        return this.noteshubIn(ROOT, ...args);
+    }
+
+    /** `noteshub` from another copy of the project (programCopy), e.g. one whose app source was changed. */
+    noteshubIn(root: string, ...args: string[]): { child: ChildProcess; done: Promise<CliRun> } {
         const start = Date.now();
-        const child = spawn("node", ["--import", "tsx", join(ROOT, "cli/main.ts"), ...args, "--stack", this.name, "--json"], {
-            cwd: ROOT, env: { ...this.env, NOTESHUB_STATE_DIR: this.stateDir, NOTESHUB_ACTOR: "e2e@ci" },
+        const child = spawn("node", ["--import", "tsx", join(root, "cli/main.ts"), ...args, "--stack", this.name, "--json"], {
+            cwd: root, env: { ...this.env, NOTESHUB_STATE_DIR: this.stateDir, NOTESHUB_ACTOR: "e2e@ci" },
         });
         let stdout = "";
         let stderr = "";
@@ -136,7 +159,8 @@ export class TestStack {
 
     /** Destroys what the stack declared, then removes the stack, its state, its config file and its data volumes. */
     dispose(): void {
-        this.pulumi("destroy", "--yes", "--skip-preview");
+        // The stack serves until now: its destroy says so, as a user's must (the guard refuses it otherwise).
+        this.pulumiWith({ NOTESHUB_ALLOW_OUTAGE: "1" }, ROOT, "destroy", "--yes", "--skip-preview");
         this.pulumi("stack", "rm", "--yes", "--force");
         purgeDockerLeftovers(this.name);
         rmSync(this.configFile, { force: true });
@@ -150,8 +174,17 @@ export class TestStack {
  */
 export function programCopy(stack: string, change: (dir: string) => void): string {
     const dir = mkdtempSync(join(tmpdir(), "noteshub-program-"));
-    for (const p of ["Pulumi.yaml", "package.json", "tsconfig.json", "infra", "migrations", "images", "examples", `Pulumi.${stack}.yaml`]) {
-        cpSync(join(ROOT, p), join(dir, p), { recursive: true });
+    for (const p of ["Pulumi.yaml", "package.json", "tsconfig.json", "infra", "migrations", "images", "examples", "cli", "policy", `Pulumi.${stack}.yaml`]) {
+        // The FerretDB binary is a hard link into the cache: linked again, not copied (80 MB).
+        cpSync(join(ROOT, p), join(dir, p), { recursive: true, filter: (src) => !src.endsWith("images/ferretdb/ferretdb") });
+    }
+    const ferretdb = join(ROOT, "images/ferretdb/ferretdb");
+    if (existsSync(ferretdb)) {
+        try {
+            linkSync(ferretdb, join(dir, "images/ferretdb/ferretdb"));
+        } catch {
+            copyFileSync(ferretdb, join(dir, "images/ferretdb/ferretdb")); // another filesystem
+        }
     }
     symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
     change(dir);
@@ -183,7 +216,7 @@ export async function startTestStack(name: string, overrides: Record<string, unk
     const r = stack.up();
     if (r.code !== 0) {
         stack.dispose();
-        throw new Error(`pulumi up of ${name} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+        throw new Error(pulumiFailure(`pulumi up of ${name}`, r));
     }
     return { stack, url: `http://127.0.0.1:${port}` };
 }

@@ -72,6 +72,39 @@ describe("policy migrations-have-downs", () => {
         })));
         assert.deepEqual(v, []);
     });
+
+    it("sees every destructive form: each one with a down that does not restore is blocked (issue #13)", () => {
+        const ping = cmds({ ping: 1 });
+        const cases: [object, RegExp][] = [
+            [{ delete: "notes", deletes: [{ q: {}, limit: 0 }] }, /the up deletes documents from notes, the down does not restore the backup/],
+            [{ findAndModify: "notes", query: { _id: 1 }, remove: true }, /the up deletes documents from notes, the down does not restore the backup/],
+            [update({ title: "replaced" }), /the up rewrites whole documents in notes, the down does not restore the backup/],
+            [update([{ $project: { title: 1 } }]), /the up rewrites whole documents in notes/],
+            [update([{ $unset: ["body"] }]), /the up removes field notes\.body, the down neither restores the backup nor sets it again/],
+            [update({ $pull: { tags: "x" } }), /the up rewrites whole documents in notes/],
+            [{ aggregate: "notes", pipeline: [{ $match: {} }, { $out: "archive" }], cursor: {} }, /the up overwrites collection archive, the down does not restore the backup/],
+            [{ aggregate: "notes", pipeline: [{ $merge: { into: "archive" } }], cursor: {} }, /the up overwrites collection archive/],
+            [{ renameCollection: "noteshub.notes", to: "noteshub.posts" }, /the up renames collection notes to posts, the down never renames it back/],
+            [update({}), /the up rewrites whole documents in notes/],
+            [update([{ $set: { body: "$$REMOVE" } }]), /the up removes field notes\.body/],
+            [update({ $push: { tags: { $each: ["x"], $slice: -3 } } }), /the up rewrites whole documents in notes/],
+            [{ createIndexes: "notes", indexes: [{ key: { uploaded_at: 1 }, name: "ttl", expireAfterSeconds: 60 }] }, /the up deletes documents from notes/],
+            [{ collMod: "notes", index: { name: "ttl", expireAfterSeconds: 1 } }, /the up deletes documents from notes/],
+            [{ dropDatabase: 1 }, /migrations\/003_d\.up\.json drops the whole database \(dropDatabase\), which no rollback can undo/],
+            [{ eval: "db.notes.remove({})" }, /the up \(migrations\/003_d\.up\.json\) runs command eval, which noteshub can't read, so it counts as destructive/],
+        ];
+        for (const [command, re] of cases) {
+            const v = violationsOf(migrationsHaveDowns, migrationsProps(descriptorsOf({ "003_d.up.json": cmds(command), "003_d.down.json": ping })));
+            assert.equal(v.length, 1, `${JSON.stringify(command)}: ${v.join("\n")}`);
+            assert.match(v[0], re, JSON.stringify(command));
+        }
+        // The same kinds with a down that restores the backup and renames back: passes.
+        const restoring = violationsOf(migrationsHaveDowns, migrationsProps(descriptorsOf({
+            "003_d.up.json": cmds({ delete: "notes", deletes: [{ q: { spam: true }, limit: 0 }] }, { renameCollection: "noteshub.a", to: "noteshub.b" }),
+            "003_d.down.json": cmds({ renameCollection: "noteshub.b", to: "noteshub.a" }, { noteshubRestoreBackup: "up" }),
+        })));
+        assert.deepEqual(restoring, []);
+    });
 });
 
 describe("policy expand-before-contract", () => {
@@ -93,5 +126,17 @@ describe("policy expand-before-contract", () => {
     it("lets it run once every retained version needs it, and ignores it while it is not applied", () => {
         assert.deepEqual(stackViolationsOf(expandBeforeContract, [release({ "v1.1.0": 2, "v1.0.1": 2, "v1.0.0": 2 }), resource(migrationsProps(contracting, 2))]), []);
         assert.deepEqual(stackViolationsOf(expandBeforeContract, [release({ "v1.1.0": 1, "v1.0.1": 1, "v1.0.0": 0 }), resource(migrationsProps(contracting, 1))]), []);
+    });
+
+    it("a code migration that does not declare what it touches counts as contracting; one that declares does not", () => {
+        const code = (declare: string) => descriptorsOf({
+            "001_a.up.json": cmds(createIndex), "001_a.down.json": cmds(dropIndex),
+            "002_t.up.ts": `${declare}export async function up(db: any) { await db.collection('users').updateMany({}, { $set: { x: 1 } }); }`,
+            "002_t.down.ts": "export async function down(db: any) { await db.collection('users').updateMany({}, { $unset: { x: '' } }); }",
+        });
+        const v = stackViolationsOf(expandBeforeContract, [release({ "v1.1.0": 2, "v1.0.1": 1, "v1.0.0": 1 }), resource(migrationsProps(code(""), 2))]);
+        assert.equal(v.length, 2);
+        assert.match(v[0], /migration 002_t contracts the schema \(runs code that does not declare what it touches \(export const touches = \["collection", \.\.\.\]\), which counts as destructive\)/);
+        assert.deepEqual(stackViolationsOf(expandBeforeContract, [release({ "v1.1.0": 2, "v1.0.1": 1, "v1.0.0": 1 }), resource(migrationsProps(code('export const touches = ["users"];\n'), 2))]), []);
     });
 });

@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { policies } from "../../policy/policies";
 import { trafficIsGated } from "../../policy/traffic";
+import { productionValues } from "../helpers/config";
 import { runProgram, type Recorded } from "../helpers/mocks";
 import { resource, stackViolationsOf, violationsOf } from "./run";
 
@@ -21,7 +22,7 @@ function judge(resources: Recorded[]): string[] {
     return out;
 }
 
-const production = { environment: "production", database: { image: "mongo:7.0", password: "prod-password-long" }, app: { repository: "registry.local/noteshub" } };
+const production = productionValues({ loadBalancer: { port: 8080 }, docker: { host: "unix:///var/run/docker.sock" } });
 
 describe("the program against the policy pack (mocks)", () => {
     it("staging passes every policy, and declares what they read", async () => {
@@ -32,7 +33,7 @@ describe("the program against the policy pack (mocks)", () => {
         const migrations = resources.find((r) => r.inputs.kind === "Migrations")!;
         assert.deepEqual(migrations.inputs.descriptors.map((d: { id: string; down: { file: string } }) => [d.id, d.down.file]),
             [["001_add_email_verification", "001_add_email_verification.down.json"], ["002_add_indexes", "002_add_indexes.down.json"]]);
-        assert.deepEqual(resources.find((r) => r.inputs.kind === "Routes")!.inputs.weights, { blue: 100, green: 0 });
+        assert.deepEqual(resources.find((r) => r.inputs.kind === "TrafficState")!.inputs.weights, { blue: 100, green: 0 });
     });
 
     it("production passes; its database edited to publish a port is blocked", async () => {

@@ -27,7 +27,7 @@ describe("policy three-retained-versions", () => {
     });
 
     it("ignores resources that are not the release", () => {
-        assert.deepEqual(violationsOf(threeRetainedVersions, { kind: "Routes", retainedVersions: {} }), []);
+        assert.deepEqual(violationsOf(threeRetainedVersions, { kind: "TrafficState", retainedVersions: {} }), []);
     });
 });
 

@@ -56,6 +56,8 @@ describe("policy containers-hardened", () => {
         assert.match(v[3], /keeps Linux capabilities/);
         assert.match(v[4], /adds capabilities NET_ADMIN/);
         assert.match(violationsOf(containersHardened, app({ user: undefined })).join(), /runs as the image's default user/);
+        for (const user of ["00", "+0", "noteshub:0", "noteshub:root"]) assert.ok(violationsOf(containersHardened, app({ user })).join().includes(`runs as "${user}"`), user);
+        assert.deepEqual(violationsOf(containersHardened, app({ user: "1000:1000" })), []);
         assert.match(violationsOf(containersHardened, { ...db({ privileged: true }).props }).join(), /\(database\) is privileged/);
     });
 });

@@ -1,7 +1,7 @@
 // The migration runner against a real MongoDB-wire server (FerretDB on PostgreSQL in its container): round trips of
 // every migration in migrations/, the lock, tamper detection, a failure midway, downs from the changelog.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { hostname, tmpdir } from "node:os";
@@ -10,8 +10,11 @@ import { MongoClient, type Db } from "mongodb";
 import { buildFrom } from "../../infra/docker/context";
 import { listBackups, restoreBackup } from "../../infra/migrations/backup";
 import { loadMigrations, type Migration } from "../../infra/migrations/load";
-import { acquireLock, LOCK_COLLECTION, LockHeldError } from "../../infra/migrations/lock";
-import { migrate, readChangelog } from "../../infra/migrations/runner";
+import { acquireLock, LOCK_COLLECTION, LockHeldError, LockLostError, processNamespace } from "../../infra/migrations/lock";
+import { waitForLogin } from "../../infra/migrations/ready";
+import { migrate, PROGRESS, readChangelog } from "../../infra/migrations/runner";
+import { restoreIn } from "../../cli/restore";
+import { checkIdentity } from "../../infra/migrations/identity";
 import { fromRoot } from "../../infra/paths";
 import * as container from "../../infra/providers/dockerContainer";
 import * as image from "../../infra/providers/dockerImage";
@@ -54,10 +57,10 @@ describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () 
 
     before(async () => {
         purgeDockerLeftovers(STACK);
-        const img = await image.provider.create({ docker: local, name: "noteshub-ferretdb:v1.24.2", build: buildFrom(fromRoot("images/ferretdb")) });
+        const img = await image.provider.create({ docker: local, name: `noteshub-${STACK}/ferretdb:v1.24.2`, build: buildFrom(fromRoot("images/ferretdb")) });
         const port = await freePort();
         await container.provider.create({
-            docker: local, owner: `noteshub-${STACK}`, name: `noteshub-${STACK}-db`, image: "noteshub-ferretdb:v1.24.2", imageId: img.outs.imageId,
+            docker: local, owner: `noteshub-${STACK}`, name: `noteshub-${STACK}-db`, image: `noteshub-${STACK}/ferretdb:v1.24.2`, imageId: img.outs.imageId,
             env: { MONGO_INITDB_ROOT_USERNAME: "noteshub", MONGO_INITDB_ROOT_PASSWORD: "migtest-password" }, network: "bridge", aliases: [],
             ports: [{ container: 27017, host: port, hostIp: "127.0.0.1" }], mounts: [], labels: { "io.noteshub.stack": STACK },
             securityOpt: [], capDrop: [], capAdd: [], stopTimeoutSec: 5, readyTimeoutSec: 120,
@@ -101,7 +104,8 @@ describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () 
         await migrate(db, { migrations: PROGRAM, target: 2, runBy: "newer program" });
         assert.ok((await db.collection("notes").indexes()).some((i) => i.name === "idx_notes_year"));
         const olderProgram = PROGRAM.filter((m) => m.seq === 1);
-        const r = await migrate(db, { migrations: olderProgram, target: 1, runBy: "older program" });
+        // The changelog's down runs only when the operator's side knows it: here Pulumi state recorded it (issue #13).
+        const r = await migrate(db, { migrations: olderProgram, target: 1, runBy: "older program", downs: { "002_add_indexes": PROGRAM[1].down! } });
         assert.deepEqual(r.steps, [{ direction: "down", id: "002_add_indexes" }]);
         assert.ok(!(await db.collection("notes").indexes()).some((i) => i.name === "idx_notes_year"));
         assert.equal(await db.collection("notes").countDocuments(), 60, "documents intact");
@@ -133,7 +137,7 @@ describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () 
         assert.equal(b.runBy, "rollback");
         assert.deepEqual(b.parts, [{ collection: "users", kind: "fields", fields: ["email_verified"], count: 3 }]);
         assert.equal(await db.collection("users").countDocuments({ email_verified: { $exists: true } }), 0);
-        assert.deepEqual(await restoreBackup(db, b._id), { documents: 3 });
+        assert.deepEqual(await restoreBackup(db, b._id), { documents: 3, kept: 0, keptIds: [] });
         const verified = Object.fromEntries((await db.collection("users").find({}).toArray()).map((u) => [u._id, u.email_verified]));
         assert.deepEqual(verified, { ada: true, bob: false, cy: false }, "Ada's true came back, not a default");
 
@@ -204,7 +208,7 @@ describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () 
             down: { file: "003_bad.down.json", description: "", checksum: "d".repeat(64), commands: [{ dropIndexes: "notes", index: "idx_title" }] },
         };
         await assert.rejects(migrate(db, { migrations: [...PROGRAM, bad], target: 3, runBy: "test" }), (err: Error) => {
-            assert.match(err.message, /^migration 003_bad \(up\) failed at command 2 of 2: \{"noSuchCommand":1\}\n {2}server said: .*no such command.*\n {2}-> it was not recorded as applied and the lock was released; fix migrations\/003_bad\.up\.json and run again/is);
+            assert.match(err.message, /^migration 003_bad \(up\) failed at command 2 of 2: \{"noSuchCommand":1\}\n {2}server said: .*no such command.*\n {2}-> it was not recorded as applied \(commands 1-1 are done and recorded\) and the lock was released; fix migrations\/003_bad\.up\.json and run again: it continues at command 2\.$/is);
             return true;
         });
         assert.deepEqual((await readChangelog(db)).map((e) => e._id), ["001_add_email_verification", "002_add_indexes"], "001 and 002 stay applied, 003 is not");
@@ -233,11 +237,15 @@ describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () 
             await watcher.close();
         }
         docker("stop", "-t", "5", `noteshub-${STACK}-db`);
-        await assert.rejects(running, (err: Error) => {
-            assert.match(err.message, /^migration 003_flag_notes \(up\) failed at command 1 of 1: .*\n {2}server said: /s);
-            return true;
-        });
-        docker("start", `noteshub-${STACK}-db`);
+        try {
+            await assert.rejects(running, (err: Error) => {
+                // The command fails, or (when it finished as the server went down) the check after it can't read the lock.
+                assert.match(err.message, /^migration 003_flag_notes \(up\) (failed at command 1 of 1: .*\n {2}server said: |stopped: the migration lock of test was lost: (reading it back|renewing it) failed: )/s);
+                return true;
+            });
+        } finally {
+            docker("start", `noteshub-${STACK}-db`); // the later tests need it, whatever happened here
+        }
         await client.close();
         for (let i = 0; ; i++) {
             try {
@@ -258,6 +266,29 @@ describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () 
         assert.deepEqual((await readChangelog(again)).map((e) => e._id), ["001_add_email_verification", "002_add_indexes", "003_flag_notes"]);
     });
 
+    it("ready means the stack's login works: a wrong password or a server that takes any TCP connection is retried, then refused", async () => {
+        const ok = await waitForLogin(() => new MongoClient(uri, { serverSelectionTimeoutMS: 1000 }), 5000, "the test database");
+        await ok.close();
+        let tries = 0;
+        const wrong = uri.replace("migtest-password", "not-the-password");
+        await assert.rejects(waitForLogin(() => (tries++, new MongoClient(wrong, { serverSelectionTimeoutMS: 1000 })), 1500, "the test database"), (err: Error) => {
+            assert.match(err.message, /^the test database did not accept the stack's credentials within 2 s \(\d+ tries\): .*Authentication failed.*\n {2}-> on a first boot the official mongo image creates its root user first/s);
+            return true;
+        });
+        assert.ok(tries >= 2, `retried (${tries} tries)`);
+        // What a TCP health check sees on a first boot: something listening. It is not a database that lets the stack in.
+        const { createServer } = await import("node:net");
+        const tcp = createServer((sock) => sock.destroy());
+        await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", r));
+        try {
+            const port = (tcp.address() as { port: number }).port;
+            await assert.rejects(waitForLogin(() => new MongoClient(`mongodb://noteshub:migtest-password@127.0.0.1:${port}/?authSource=admin&directConnection=true`, { serverSelectionTimeoutMS: 500 }), 1200, "a TCP listener"),
+                (err: Error) => /^a TCP listener did not accept the stack's credentials within 1 s \(\d+ tries\)/.test(err.message));
+        } finally {
+            tcp.close();
+        }
+    });
+
     it("the lock: a second runner is refused naming the holder; an expired lock is taken over", async () => {
         const db = freshDb();
         const a = await acquireLock(db, "runner A", 30_000);
@@ -276,11 +307,169 @@ describe("migration runner against real FerretDB", { timeout: 10 * 60_000 }, () 
         assert.equal(await db.collection(LOCK_COLLECTION).countDocuments(), 0);
         // A killed run on this host (its pid is gone): taken over at once, though not yet expired.
         const dead = spawnSync("true").pid!;
-        await db.collection(LOCK_COLLECTION).insertOne({ _id: "migrations" as never, owner: "killed run", host: hostname(), pid: dead, acquiredAt: new Date(), expiresAt: new Date(Date.now() + 600_000) });
+        await db.collection(LOCK_COLLECTION).insertOne({ _id: "migrations" as never, owner: "killed run", host: hostname(), ns: processNamespace(), pid: dead, acquiredAt: new Date(), expiresAt: new Date(Date.now() + 600_000) });
         const r2 = await migrate(db, { migrations: PROGRAM, target: 2, runBy: "runner D" });
         assert.deepEqual(r2.steps, [{ direction: "up", id: "002_add_indexes" }]);
         // A live holder elsewhere is still respected.
         await db.collection(LOCK_COLLECTION).insertOne({ _id: "migrations" as never, owner: "other host", host: "elsewhere", pid: dead, acquiredAt: new Date(), expiresAt: new Date(Date.now() + 600_000) });
         await assert.rejects(migrate(db, { migrations: PROGRAM, target: 0, runBy: "runner E" }), /migrations are locked by other host \(host elsewhere/);
+        // Same host name and a pid that is gone here, but another process namespace (another container or CI runner
+        // on a shared name): its pid says nothing, so it is respected until it expires.
+        await db.collection(LOCK_COLLECTION).deleteMany({});
+        await db.collection(LOCK_COLLECTION).insertOne({ _id: "migrations" as never, owner: "twin container", host: hostname(), ns: "other-boot/pid:[1]", pid: dead, acquiredAt: new Date(), expiresAt: new Date(Date.now() + 600_000) });
+        await assert.rejects(migrate(db, { migrations: PROGRAM, target: 0, runBy: "runner F" }), /migrations are locked by twin container/);
+    });
+
+    it("fencing: a runner whose lock was taken over stops before its next command and records nothing", async () => {
+        const db = freshDb();
+        await db.collection("notes").insertMany(Array.from({ length: 8000 }, (_, i) => ({ title: `n${i}` })));
+        const two: Migration = {
+            id: "003_two_steps", seq: 3,
+            up: { file: "003_two_steps.up.json", description: "", checksum: "3".repeat(64), commands: [
+                { update: "notes", updates: [{ q: {}, u: { $set: { step1: true } }, multi: true }] },
+                { update: "notes", updates: [{ q: {}, u: { $set: { step2: true } }, multi: true }] },
+            ] },
+            down: { file: "003_two_steps.down.json", description: "", checksum: "4".repeat(64), commands: [{ update: "notes", updates: [{ q: {}, u: { $unset: { step1: "", step2: "" } }, multi: true }] }] },
+        };
+        await migrate(db, { migrations: PROGRAM, target: 2, runBy: "test" });
+        const a = migrate(db, { migrations: [...PROGRAM, two], target: 3, runBy: "runner A", lockTtlMs: 60_000 });
+        const other = await new MongoClient(uri).connect();
+        try {
+            const odb = other.db(db.databaseName);
+            // While A's first command runs, B takes the lock over (as after A was paused past its expiry): one write.
+            for (let i = 0; i < 400 && (await odb.collection("notes").countDocuments({ step1: true })) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+            await odb.collection(LOCK_COLLECTION).updateOne({ _id: "migrations" as never }, { $set: { owner: "runner B", token: "b-token", host: "b-host", pid: 1, acquiredAt: new Date(), expiresAt: new Date(Date.now() + 60_000) } });
+            await assert.rejects(a, (err: Error) => {
+                assert.ok(err instanceof LockLostError, String(err));
+                // Seen by the check after command 1, or by the renewal before it.
+                assert.match(err.message, /^migration 003_two_steps \(up\) stopped: the migration lock of runner A was lost: (it is held by runner B \(host b-host, pid 1\) since .*|the lock document no longer carries this run's token \(another runner took it over after it expired\))\. Nothing more was run or recorded by this run; check the changelog \(_migrations\) and rerun/);
+                return true;
+            });
+            assert.equal(await odb.collection("notes").countDocuments({ step2: true }), 0, "A ran nothing after losing the lock");
+            assert.deepEqual((await readChangelog(odb)).map((e) => e._id), ["001_add_email_verification", "002_add_indexes"], "A recorded nothing");
+            assert.equal((await odb.collection(LOCK_COLLECTION).findOne({}))?.owner, "runner B", "A's release left B's lock alone");
+            await odb.collection(LOCK_COLLECTION).deleteMany({}); // B is done
+        } finally {
+            await other.close();
+        }
+        // The next run continues from what is recorded: command 1 is not recorded as done (A lost the lock before
+        // recording it), so it runs again (it is idempotent here), then command 2.
+        const r = await migrate(db, { migrations: [...PROGRAM, two], target: 3, runBy: "runner C" });
+        assert.deepEqual(r.steps, [{ direction: "up", id: "003_two_steps" }]);
+        assert.equal(await db.collection("notes").countDocuments({ step1: true, step2: true }), 8000);
+    });
+
+    it("a failed step resumes after its last command done: a non-idempotent command is not repeated", async () => {
+        const db = freshDb();
+        const insert = { insert: "events", documents: [{ kind: "migrated" }] };
+        const step = (second: Record<string, unknown>): Migration => ({
+            id: "003_events", seq: 3,
+            up: { file: "003_events.up.json", description: "", checksum: "5".repeat(64), commands: [insert, second] },
+            down: { file: "003_events.down.json", description: "", checksum: "6".repeat(64), commands: [{ drop: "events" }] },
+        });
+        await assert.rejects(migrate(db, { migrations: [...PROGRAM, step({ noSuchCommand: 1 })], target: 3, runBy: "test" }),
+            /failed at command 2 of 2: .*\n.*\n {2}-> it was not recorded as applied \(commands 1-1 are done and recorded\) and the lock was released; fix migrations\/003_events\.up\.json and run again: it continues at command 2\.$/);
+        assert.equal(await db.collection("events").countDocuments(), 1);
+        // The file's first commands changed since: refused, nothing run.
+        const changed = { ...step({ ping: 1 }), up: { ...step({ ping: 1 }).up, commands: [{ insert: "events", documents: [{ kind: "other" }] }, { ping: 1 }] } };
+        await assert.rejects(migrate(db, { migrations: [...PROGRAM, changed], target: 3, runBy: "test" }),
+            /^MigrationError: migration 003_events \(up\): an earlier run did 1 of its commands \(test, .*\), and migrations\/003_events\.up\.json no longer starts with them\. Restore those commands in the file, or undo them by hand and delete \{_id: "003_events:up"\} from _migrations_progress; then run again\.$/);
+        assert.equal(await db.collection("events").countDocuments(), 1);
+        const r = await migrate(db, { migrations: [...PROGRAM, step({ ping: 1 })], target: 3, runBy: "test" });
+        assert.deepEqual(r.steps.at(-1), { direction: "up", id: "003_events" });
+        assert.equal(await db.collection("events").countDocuments(), 1, "the insert ran once");
+        assert.equal(await db.collection(PROGRESS).countDocuments(), 0, "progress cleared once recorded");
+    });
+
+    it("a down stored in the database runs only when Pulumi state or migrations/ knows it", async () => {
+        const db = freshDb();
+        await migrate(db, { migrations: PROGRAM, target: 2, runBy: "test" });
+        const marker = join(dirWithFiles({}), "pwned");
+        const evil = (checksum: string) => JSON.stringify({ file: "002_add_indexes.down.json", description: "", commands: [], checksum, code: `module.exports.down = async () => require("fs").writeFileSync(${JSON.stringify(marker)}, "x");` });
+        const older = PROGRAM.filter((m) => m.seq === 1);
+        const state = { "002_add_indexes": PROGRAM[1].down! };
+        await db.collection("_migrations").updateOne({ _id: "002_add_indexes" as never }, { $set: { downScript: evil(PROGRAM[1].down!.checksum) } });
+        await assert.rejects(migrate(db, { migrations: older, target: 1, runBy: "test" }),
+            /^MigrationError: migration 002_add_indexes: the down stored in the database \(_migrations\.downScript, digest [0-9a-f]{12}\) is known neither to Pulumi state nor to migrations\/, so it is not run: anyone who can write that collection could put code there\. Restore migrations/);
+        await db.collection("_migrations").updateOne({ _id: "002_add_indexes" as never }, { $set: { downScript: evil("0".repeat(64)) } });
+        await assert.rejects(migrate(db, { migrations: older, target: 1, runBy: "test", downs: state }),
+            /the down stored in the database .* differs from the one Pulumi state recorded when its up ran and from migrations\//);
+        assert.deepEqual((await readChangelog(db)).map((e) => e._id), ["001_add_email_verification", "002_add_indexes"]);
+        // It claims the real file's checksum: the copy this side keeps runs (the one state recorded), never the stored code.
+        await db.collection("_migrations").updateOne({ _id: "002_add_indexes" as never }, { $set: { downScript: evil(PROGRAM[1].down!.checksum) } });
+        const r = await migrate(db, { migrations: older, target: 1, runBy: "test", downs: state });
+        assert.deepEqual(r.steps, [{ direction: "down", id: "002_add_indexes" }]);
+        assert.ok(!(await db.collection("notes").indexes()).some((i) => i.name === "idx_notes_year"), "state's down ran");
+        assert.ok(!existsSync(marker), "the stored code never ran");
+    });
+
+    it("deleted and rewritten documents are saved first and put back by the down; dropDatabase never runs (issue #13)", async () => {
+        const db = freshDb();
+        await db.collection("notes").insertMany([{ _id: "a" as never, title: "A", spam: true, tags: ["x", "y"] }, { _id: "b" as never, title: "B", spam: false, tags: ["x"] }]);
+        const m: Migration = {
+            id: "003_cleanup", seq: 3,
+            up: { file: "003_cleanup.up.json", description: "", checksum: "7".repeat(64), commands: [
+                { delete: "notes", deletes: [{ q: { spam: true }, limit: 0 }] },
+                { update: "notes", updates: [{ q: { _id: "b" }, u: { title: "B only" } }] },
+            ] },
+            down: { file: "003_cleanup.down.json", description: "", checksum: "8".repeat(64), commands: [{ noteshubRestoreBackup: "up" }] },
+        };
+        const before = await db.collection("notes").find({}).sort({ _id: 1 }).toArray();
+        await migrate(db, { migrations: [...PROGRAM, m], target: 3, runBy: "test" });
+        assert.deepEqual(await db.collection("notes").find({}).toArray(), [{ _id: "b", title: "B only" }]);
+        // One backup per command, each of what that command found, in one attempt.
+        const backups = await listBackups(db);
+        assert.deepEqual(backups.map((b) => b.parts), [[{ collection: "notes", kind: "documents", fields: [], count: 1 }], [{ collection: "notes", kind: "documents", fields: [], count: 1 }]]);
+        assert.equal(new Set(backups.map((b) => b.attempt)).size, 1);
+        await migrate(db, { migrations: [...PROGRAM, m], target: 2, runBy: "test" });
+        assert.deepEqual(await db.collection("notes").find({}).sort({ _id: 1 }).toArray(), before, "the down put both back as they were");
+        // A collection renamed, and renamed back by the down (MongoDB runs renameCollection on admin).
+        const rename: Migration = {
+            id: "003_rename", seq: 3,
+            up: { file: "003_rename.up.json", description: "", checksum: "a".repeat(64), commands: [{ renameCollection: `${db.databaseName}.notes`, to: `${db.databaseName}.posts` }] },
+            down: { file: "003_rename.down.json", description: "", checksum: "b".repeat(64), commands: [{ renameCollection: `${db.databaseName}.posts`, to: `${db.databaseName}.notes` }] },
+        };
+        await migrate(db, { migrations: [...PROGRAM, rename], target: 3, runBy: "test" });
+        assert.equal(await db.collection("posts").countDocuments(), 2);
+        await migrate(db, { migrations: [...PROGRAM, rename], target: 2, runBy: "test" });
+        assert.deepEqual(await db.collection("notes").find({}).sort({ _id: 1 }).toArray(), before);
+        const nuke: Migration = { id: "003_nuke", seq: 3, up: { file: "003_nuke.up.json", description: "", checksum: "9".repeat(64), commands: [{ dropDatabase: 1 }] }, down: m.down };
+        await assert.rejects(migrate(db, { migrations: [...PROGRAM, nuke], target: 3, runBy: "test" }), /drops the whole database \(dropDatabase\): refused, nothing was run/);
+        assert.equal(await db.collection("notes").countDocuments(), 2);
+    });
+
+    it("the database's identity: written once, then another stack's or none is refused, unless adopted on purpose", async () => {
+        const db = freshDb();
+        const check = (stack: string, extra: Partial<Parameters<typeof checkIdentity>[1]> = {}) => checkIdentity(db, { stack, adopt: false, where: "database x", ranBefore: undefined, ...extra });
+        assert.equal(await check("noteshub-a"), "written");
+        assert.equal(await check("noteshub-a", { ranBefore: { schema: 2, identity: true } }), "matches");
+        await assert.rejects(check("noteshub-b", { ranBefore: { schema: 0, identity: true } }),
+            /^IdentityError: this is not the stack's database: database x belongs to stack noteshub-a \(since .*\), not noteshub-b\. Nothing was migrated and no colour was started on it\. .*set database\.adopt true for one pulumi up/);
+        assert.equal(await check("noteshub-b", { adopt: true }), "adopted");
+        assert.equal(await check("noteshub-b", { ranBefore: { schema: 0, identity: true } }), "matches");
+        const empty = freshDb();
+        await assert.rejects(checkIdentity(empty, { stack: "noteshub-b", adopt: false, where: "database y", ranBefore: { schema: 0, identity: true } }), /database y has no NotesHub data \(no identity, no changelog\)/);
+        // A stack from before identities, at schema 0 (it never needed a migration): its database is taken as its own.
+        assert.equal(await checkIdentity(empty, { stack: "noteshub-b", adopt: false, where: "database y", ranBefore: { schema: 0, identity: false } }), "written");
+    });
+
+    it("--restore-data puts back only the release's own backups, and never over data written since", async () => {
+        const db = freshDb();
+        await db.collection("notes").insertMany([{ _id: "a" as never, old_a: 1, old_b: "x" }, { _id: "b" as never, old_a: 2, old_b: "y" }]);
+        const drop = (seq: number, field: string): Migration => ({
+            id: `00${seq}_drop_${field}`, seq,
+            up: { file: `00${seq}_drop_${field}.up.json`, description: "", checksum: String(seq).repeat(64), commands: [{ update: "notes", updates: [{ q: {}, u: { $unset: { [field]: "" } }, multi: true }] }] },
+            down: { file: `00${seq}_drop_${field}.down.json`, description: "", checksum: String(seq + 1).repeat(64), commands: [{ noteshubRestoreBackup: "up" }] },
+        });
+        const all = [...PROGRAM, drop(3, "old_a"), drop(4, "old_b")];
+        await migrate(db, { migrations: all, target: 4, runBy: "test" });
+        // After the release, a user writes old_b on "b" again: newer than the backup.
+        await db.collection("notes").updateOne({ _id: "b" as never }, { $set: { old_b: "written since" } });
+        // Rolled back from a version needing 004 to one needing 003: only 004's backup is the release's.
+        const restored = await restoreIn(db, { after: 3, upTo: 4 });
+        assert.deepEqual(restored.map((r) => [r.migration, r.documents, r.kept, r.keptIds]), [["004_drop_old_b", 1, 1, ["b"]]]);
+        const notes = Object.fromEntries((await db.collection("notes").find({}).toArray()).map((n) => [n._id, [n.old_a, n.old_b]]));
+        assert.deepEqual(notes, { a: [undefined, "x"], b: [undefined, "written since"] }, "003's field stays removed; the newer write is kept");
+        assert.deepEqual(await restoreIn(db, { after: 4, upTo: 4 }), [], "nothing of a release that needs no migration of its own");
     });
 });

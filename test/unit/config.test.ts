@@ -1,7 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConfigError, parseConfig, previousVersionOf, retainedList } from "../../infra/config";
-import { rawConfig } from "../helpers/config";
+import { fakeDigest, rawConfig, rawProduction } from "../helpers/config";
+import type { ProductionFacts } from "../../infra/production";
+
+function prodProblems(overrides: Record<string, unknown>, facts: ProductionFacts = {}, stack = "production"): string[] {
+    try {
+        parseConfig(rawProduction(overrides), stack, "noteshub", facts);
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, `expected ConfigError, got ${err}`);
+        return err.problems;
+    }
+    return [];
+}
 
 function problems(overrides: Record<string, unknown>, stack = "staging"): string[] {
     try {
@@ -31,7 +42,11 @@ describe("parseConfig", () => {
     it("takes a traffic share 0-100 (as `pulumi config set traffic 25` stores it) and names a bad one", () => {
         assert.equal(parseConfig({ ...rawConfig(), "noteshub:traffic": "25" }, "staging").traffic, 25);
         assert.deepEqual(problems({ traffic: 150 }), [`noteshub:traffic: must be 0-100; fix: pulumi config set --path 'traffic' '25'`]);
-        assert.deepEqual(problems({ app: { user: "root" } }), [`noteshub:app.user: must not be root (containers run unprivileged); fix: pulumi config set --path 'app.user' '<value>'`]);
+        for (const user of ["root", "0", "00", "+0", "noteshub:0", "0:1000", "root:noteshub", "1000:root"]) {
+            assert.deepEqual(problems({ app: { user } }), [`noteshub:app.user: must not be root or the root group (containers run unprivileged); fix: pulumi config set --path 'app.user' '<value>'`], user);
+        }
+        assert.deepEqual(problems({ app: { user: "a:b:c" } }), [`noteshub:app.user: must be "user" or "user:group", each a name or a number; fix: pulumi config set --path 'app.user' '<value>'`]);
+        for (const user of ["noteshub", "1000", "1000:1000", "www-data:www-data"]) assert.equal(parseConfig(rawConfig({ app: { user } }), "staging").app.user, user);
     });
 
     it("names a bad activeColor with its path, the value and the fix", () => {
@@ -91,10 +106,53 @@ describe("parseConfig", () => {
     });
 
     it("refuses a published database port and plain tcp Docker in production", () => {
-        const p = problems({ environment: "production", docker: { host: "tcp://10.0.0.5:2375" } }, "production");
+        const p = prodProblems({ database: { image: `mongo:7.0@${fakeDigest(4)}`, password: "prod-password-long", hostPort: 27018 }, docker: { host: "tcp://10.0.0.5:2375" } });
         assert.deepEqual(p, [
             "noteshub:database.hostPort: production must not publish the database on the host; fix: pulumi config rm --path 'database.hostPort'",
             "noteshub:docker.tlsCertDir: a tcp:// Docker host in production needs TLS; fix: pulumi config set --path 'docker.tlsCertDir' ~/.docker/noteshub",
+        ]);
+    });
+
+    it("production as the tests declare it passes", () => {
+        assert.deepEqual(prodProblems({}), []);
+        assert.equal(parseConfig(rawProduction(), "production", "noteshub", { passphrase: "a long random one" }).environment, "production");
+    });
+
+    it("production refuses placeholders, builds, unpinned images, weak passphrases and plaintext secrets, each with its fix", () => {
+        const p = prodProblems({
+            app: { repository: "registry.example.com/noteshub/noteshub-api", build: "examples/noteshub-api", digests: { "v1.0.1": fakeDigest(1) } },
+            database: { image: "mongo:7.0", build: "images/ferretdb", password: "prod-password-long" },
+            docker: { host: "ssh://deploy@noteshub-prod-1.local" },
+        }, { passphrase: "noteshub-staging", plaintextSecrets: ["database.password"] });
+        assert.deepEqual(p, [
+            "noteshub:docker.host: noteshub-prod-1.local is a placeholder (a name reserved for examples and tests), not a production host; fix: pulumi config set --path 'docker.host' <the real one> (or, if noteshub-prod-1.local is real on your network: pulumi config set --path 'allowHosts[0]' noteshub-prod-1.local)",
+            "noteshub:app.repository: registry.example.com is a placeholder (a name reserved for examples and tests), not a production host; fix: pulumi config set --path 'app.repository' <the real one>",
+            "stack production: its secrets passphrase is the one staging publishes (noteshub-staging): anyone could read production's secrets; fix: a long random passphrase in a file only the rota reads (PULUMI_CONFIG_PASSPHRASE_FILE), then pulumi stack change-secrets-provider passphrase --stack production",
+            "noteshub:database.password: is plaintext in Pulumi.production.yaml; fix: pulumi config set --secret --path 'database.password' <value> --stack production",
+            "noteshub:app.build: production pulls released images, it never builds; fix: pulumi config rm --path 'app.build', release each version with npm run noteshub -- release <version> (release.context names the source)",
+            "noteshub:database.build: production pulls the database image; fix: pulumi config rm --path 'database.build' and set database.image to the official image pinned by digest",
+            "noteshub:database.image: mongo:7.0 is not pinned by digest, so a moved tag would start other bytes; fix: pulumi config set --path 'database.image' 'mongo:7.0@sha256:<digest>' (docker pull it, then docker inspect -f '{{index .RepoDigests 0}}')",
+            "noteshub:app.digests.v1.0.0: retained version v1.0.0 has no released digest, so the host would pull whatever the tag points at; fix: npm run noteshub -- release v1.0.0 --stack production (it builds, pushes and records the digest; for a version this stack already runs from the registry, add --adopt to record the digest the Docker host has)",
+            "noteshub:app.digests.v0.9.0: retained version v0.9.0 has no released digest, so the host would pull whatever the tag points at; fix: npm run noteshub -- release v0.9.0 --stack production (it builds, pushes and records the digest; for a version this stack already runs from the registry, add --adopt to record the digest the Docker host has)",
+        ]);
+        assert.match(prodProblems({}, { passphrase: "" })[0], /^stack production: its secrets passphrase is empty: /);
+        assert.deepEqual(prodProblems({}, { passphrase: "", passphraseProvider: false }), [], "a stack whose secrets use another provider has no passphrase to judge");
+        assert.match(prodProblems({ database: { image: "mongo:7.0@latest", password: "prod-password-long" } })[0], /^noteshub:database\.image: mongo:7\.0@latest is not pinned by digest/);
+        assert.match(prodProblems({ docker: { host: "ssh://deploy@prod.EXAMPLE.com." } })[0], /^noteshub:docker\.host: prod\.example\.com is a placeholder/);
+        assert.match(prodProblems({ docker: { host: "ssh://deploy@b.local" }, allowHosts: ["a.local"] })[0], /pulumi config set --path 'allowHosts\[1\]' b\.local\)$/);
+        assert.deepEqual(prodProblems({ docker: { host: "ssh://deploy@[2001:db8::5]:2222" }, app: { repository: "[2001:db8::6]:5000/n/api", digests: { "v1.0.1": fakeDigest(1), "v1.0.0": fakeDigest(2), "v0.9.0": fakeDigest(3) } } }), [], "IPv6 hosts and registries");
+        assert.deepEqual(prodProblems({ docker: { host: "ssh://deploy@noteshub-prod-1.local" }, allowHosts: ["noteshub-prod-1.local"] }), [], "a real .local host, allowed on purpose");
+        for (const host of ["prod.example", "x.invalid", "example.org", "db.test"]) assert.equal(prodProblems({ docker: { host: `ssh://deploy@${host}` } }).length, 1, host);
+    });
+
+    it("a stack production by name is production, whatever its config says", () => {
+        const staging = rawConfig();
+        delete staging["noteshub:environment"];
+        assert.equal(parseConfig(staging, "staging").environment, "staging");
+        // prod-eu: production to the policy pack, so to the program (and the CLI) too: its production rules apply.
+        assert.ok(prodProblems({ environment: undefined, app: { repository: "noteshub-api", build: "examples/noteshub-api" } }, {}, "prod-eu").some((p) => p.startsWith("noteshub:app.build:")));
+        assert.deepEqual(problems({ environment: "staging" }, "prod-eu").filter((p) => p.startsWith("noteshub:environment")), [
+            "noteshub:environment: stack prod-eu is production by its name (the policy pack's productionStacks), so it can't be staging; fix: pulumi config rm environment (or use a stack name that is not production's)",
         ]);
     });
 
@@ -121,10 +179,10 @@ describe("parseConfig", () => {
 
     it("says which stack and that nothing changed", () => {
         try {
-            parseConfig(rawConfig({ activeColor: "red" }), "production");
+            parseConfig(rawConfig({ activeColor: "red" }), "qa-1");
             assert.fail("accepted");
         } catch (err) {
-            assert.match((err as Error).message, /^stack production: 1 config problem, nothing was changed:\n {2}- noteshub:activeColor: /);
+            assert.match((err as Error).message, /^stack qa-1: 1 config problem, nothing was changed:\n {2}- noteshub:activeColor: /);
         }
     });
 

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { containerCreateOptions } from "../../infra/render/containerSpec";
 
 describe("containerCreateOptions", () => {
-    it("maps a spec to the exact Engine API body", () => {
+    it("maps a spec to the exact Engine API body: created from the pinned image id, never from the tag", () => {
         const body = containerCreateOptions({
             name: "noteshub-staging-blue",
             image: "noteshub-api:v1.0.0",
@@ -20,10 +20,11 @@ describe("containerCreateOptions", () => {
             user: "10001",
             healthcheck: { test: ["CMD", "true"], intervalMs: 1000, timeoutMs: 2000, retries: 3, startPeriodMs: 0 },
             stopTimeoutSec: 15,
+            sysctls: { "net.ipv4.tcp_migrate_req": "1" },
         });
         assert.deepEqual(body, {
             name: "noteshub-staging-blue",
-            Image: "noteshub-api:v1.0.0",
+            Image: "sha256:abc",
             Env: ["APP_VERSION=1.0.0", "PORT=8000"],
             Labels: { "io.noteshub.stack": "staging" },
             ExposedPorts: { "8080/tcp": {} },
@@ -39,6 +40,7 @@ describe("containerCreateOptions", () => {
                 CapAdd: [],
                 Privileged: false,
                 Init: true,
+                Sysctls: { "net.ipv4.tcp_migrate_req": "1" },
             },
             NetworkingConfig: { EndpointsConfig: { "noteshub-staging-net": { Aliases: ["blue"] } } },
             Healthcheck: { Test: ["CMD", "true"], Interval: 1e9, Timeout: 2e9, Retries: 3, StartPeriod: 0 },
@@ -53,7 +55,7 @@ describe("containerCreateOptions", () => {
         };
         assert.deepEqual(containerCreateOptions(spec), {
             name: "noteshub-staging-blue",
-            Image: "noteshub-api:v1.0.0",
+            Image: "sha256:abc",
             Env: [],
             Labels: {},
             StopTimeout: 15,

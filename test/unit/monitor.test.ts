@@ -22,6 +22,12 @@ describe("access log line", () => {
         assert.deepEqual(parseLine('{"t":1796052047.057,"c":"blue","s":502,"rt":0.006,"us":"502","ut":"0.006"}'), { at: 1796052047057, color: "blue", status: 502, seconds: 0.006, failed: true });
         assert.equal(parseLine('{"t":1796052047.057,"c":"green","s":200,"rt":0.010,"us":"200","ut":"0.010"}')?.failed, false);
         assert.equal(parseLine('{"t":1,"c":"none","s":502,"rt":0,"us":"","ut":""}'), undefined);
+        // The colour's time, not the client's: a 9 s slow upload the colour answered in 4 ms is 4 ms; retries add up.
+        assert.equal(parseLine('{"t":1,"c":"green","s":201,"rt":9.004,"us":"201","ut":"0.004"}')?.seconds, 0.004);
+        assert.equal(parseLine('{"t":1,"c":"green","s":200,"rt":1.5,"us":"502, 200","ut":"0.250, 0.500"}')?.seconds, 0.75);
+        // A client that gave up (499) or sent a bad request (4xx) is not the release failing; nginx alone has no time.
+        assert.deepEqual(parseLine('{"t":1,"c":"green","s":499,"rt":30,"us":"","ut":"-"}'), { at: 1000, color: "green", status: 499, seconds: undefined, failed: false });
+        assert.equal(parseLine('{"t":1,"c":"green","s":400,"rt":0.001,"us":"400","ut":"0.001"}')?.failed, false);
         assert.equal(parseLine("2026/11/30 nginx: [warn] something"), undefined);
         assert.equal(parseLine('{"t":1796052047.0'), undefined);
     });

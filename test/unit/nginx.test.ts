@@ -1,32 +1,35 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { renderRoutes, renderState, weightsOf } from "../../infra/render/nginx";
+import { renderRoutes, renderState, stateProblem, weightsOf } from "../../infra/render/nginx";
 
 const backends = {
-    blue: { host: "noteshub-staging-blue", port: 8000, version: "v1.0.0" },
-    green: { host: "noteshub-staging-green", port: 8000, version: "v1.0.1" },
+    blue: { host: "noteshub-staging-blue-addr", port: 8000, addressId: "0123456789abcdef0123" },
+    green: { host: "noteshub-staging-green-addr", port: 8000, addressId: "fedcba9876543210fedc" },
 };
 
 describe("renderRoutes", () => {
-    it("renders both upstreams and a per-request colour choice from the traffic state, exactly", () => {
+    it("renders both upstreams, a per-request colour choice from the traffic state and draining, exactly", () => {
         assert.equal(renderRoutes({ stack: "noteshub-staging", backends, listenPort: 8080 }), `# Rendered by noteshub-deploy for stack noteshub-staging; pulumi up rewrites it, do not edit.
-# Which colour gets which share is not here: /etc/nginx/noteshub/state.json, read per request.
+# Which colour gets which share is not here: /var/lib/noteshub/state/state.json, read per request.
 js_path /usr/share/noteshub;
 js_import noteshub.js;
 js_set $noteshub_color noteshub.color;
+js_set $noteshub_draining noteshub.draining;
 js_var $noteshub_cookie;
 
 # One JSON line per request on the balancer's stdout, for noteshub watch (cli/monitor): when it ended (t, epoch s),
 # the colour it went to (c), status (s), seconds nginx spent (rt), and the upstream's status and time (us, ut).
 log_format noteshub escape=json '{"t":$msec,"c":"$noteshub_routed","s":$status,"rt":$request_time,"us":"$upstream_status","ut":"$upstream_response_time"}';
 
+# blue: the address of holder 0123456789ab
 upstream noteshub_blue {
-    server noteshub-staging-blue:8000 max_fails=0;
+    server noteshub-staging-blue-addr:8000 max_fails=0;
     keepalive 32;
 }
 
+# green: the address of holder fedcba987654
 upstream noteshub_green {
-    server noteshub-staging-green:8000 max_fails=0;
+    server noteshub-staging-green-addr:8000 max_fails=0;
     keepalive 32;
 }
 
@@ -36,7 +39,10 @@ upstream noteshub_none {
 }
 
 server {
-    listen 8080;
+    # Shared with any other instance in the holder's network namespace: a new instance starts beside this one.
+    listen 8080 reuseport;
+    # This instance's own way in, for its readiness check (images/nginx/ready.sh).
+    listen unix:/tmp/nginx/http.sock;
     client_max_body_size 50m;
 
     location = /lb/status {
@@ -44,11 +50,36 @@ server {
         js_content noteshub.status;
     }
 
+    location = /lb/route {
+        access_log off;
+        js_content noteshub.route;
+    }
+
     location / {
         # Chosen once per request (the state is read once): the colour proxied to is the colour logged.
         set $noteshub_routed $noteshub_color;
+        # An instance being replaced closes each connection after its answer, so clients reconnect to the new one.
+        if ($noteshub_draining) {
+            rewrite ^ /.noteshub/drain last;
+        }
         access_log /dev/stdout noteshub buffer=32k flush=1s;
         proxy_pass http://noteshub_$noteshub_routed;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_next_upstream error timeout;
+        add_header X-NotesHub-Color $noteshub_routed always;
+        add_header Set-Cookie $noteshub_cookie;
+    }
+
+    location = /.noteshub/drain {
+        internal;
+        keepalive_timeout 0;
+        set $noteshub_routed $noteshub_color;
+        access_log /dev/stdout noteshub buffer=32k flush=1s;
+        proxy_pass http://noteshub_$noteshub_routed$request_uri;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         proxy_set_header Host $host;
@@ -62,10 +93,12 @@ server {
 `);
     });
 
-    it("does not change with the colour, the share or a colour's version: none of them reloads nginx", () => {
-        // Traffic is not an input at all; a new version keeps its colour's address (the holder), so only that remains.
-        const newer = renderRoutes({ stack: "noteshub-staging", backends: { ...backends, green: { ...backends.green, version: "v1.1.0" } }, listenPort: 8080 });
-        assert.equal(newer, renderRoutes({ stack: "noteshub-staging", backends, listenPort: 8080 }));
+    it("changes with a colour's address holder, never with the colour, the share or a version", () => {
+        // Traffic and versions are not inputs at all (they live in the state); a new holder is a new address, which a
+        // running nginx would not re-resolve: so new routes, so a new instance (components/loadBalancer.ts).
+        const moved = renderRoutes({ stack: "noteshub-staging", backends: { ...backends, green: { ...backends.green, addressId: "99999999999999999999" } }, listenPort: 8080 });
+        assert.notEqual(moved, renderRoutes({ stack: "noteshub-staging", backends, listenPort: 8080 }));
+        assert.match(moved, /# green: the address of holder 999999999999\n/);
     });
 });
 
@@ -75,5 +108,24 @@ describe("renderState", () => {
             '{"stack":"noteshub-staging","active":"green","traffic":25,"weights":{"blue":75,"green":25},"versions":{"blue":"v1.0.0","green":"v1.1.0"}}\n');
         assert.deepEqual(weightsOf("blue", 100), { blue: 100, green: 0 });
         assert.deepEqual(weightsOf("blue", 0), { blue: 0, green: 100 });
+    });
+});
+
+describe("stateProblem", () => {
+    const good = renderState({ stack: "noteshub-staging", active: "green", traffic: 25, versions: { blue: "v1.0.0", green: "v1.1.0" } });
+    it("accepts what renderState writes, and nothing short of it", () => {
+        assert.equal(stateProblem(good), undefined);
+        const cases: [string, string][] = [
+            ["half a fi", "it is not JSON"],
+            ['{"weights":{}}\n', "active is not blue or green"],
+            [good.replace('"active":"green"', '"active":"red"'), "active is not blue or green"],
+            [good.replace('"weights":{"blue":75,"green":25}', '"weights":{"green":25}'), "it does not weigh both colours with whole percents"],
+            [good.replace('"blue":75', '"blue":75.5'), "it does not weigh both colours with whole percents"],
+            [good.replace('"blue":75', '"blue":70'), "its weights sum to 95, not 100"],
+            [good.replace('"traffic":25', '"traffic":75'), "it says green has 75 % but weighs it 25"],
+            [good.replace('"blue":"v1.0.0"', '"blue":"latest"'), "it does not name both colours' versions"],
+            [good.replace("\n", ""), "it is not in the form renderState writes"],
+        ];
+        for (const [text, why] of cases) assert.equal(stateProblem(text), why, text);
     });
 });

@@ -1,7 +1,7 @@
 // The operator commands' plans (cli/plan.ts): pure, so every rule is asserted exactly.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { PlanError, planDeploy, planEmergency, planImmediate, planRollbackTo, type Declared } from "../../cli/plan";
+import { PlanError, planDeploy, planEmergency, planImmediate, planRevert, planRollbackTo, type Declared } from "../../cli/plan";
 
 const d: Declared = {
     activeColor: "blue", traffic: 100, blueVersion: "v1.0.0", greenVersion: "v1.0.1",
@@ -17,7 +17,7 @@ describe("planDeploy", () => {
             { label: "green (v1.1.0) gets 10 % of traffic", change: { activeColor: "green", traffic: 10 }, checkAfter: true },
             { label: "green (v1.1.0) gets 25 % of traffic", change: { activeColor: "green", traffic: 25 }, checkAfter: true },
             { label: "green (v1.1.0) gets 50 % of traffic", change: { activeColor: "green", traffic: 50 }, checkAfter: true },
-            { label: "green (v1.1.0) gets 100 % of traffic", change: { activeColor: "green", traffic: 100 }, checkAfter: false },
+            { label: "green (v1.1.0) gets 100 % of traffic", change: { activeColor: "green", traffic: 100 }, checkAfter: true },
         ]);
         assert.deepEqual(planDeploy(d, "v1.1.0", { steps: [100], schema: 3 })[0].change.schema, { "v1.1.0": 3, "v1.0.1": 2, "v1.0.0": 1 });
     });
@@ -55,5 +55,35 @@ describe("rollbacks", () => {
     it("emergency: the colour not being promoted", () => {
         assert.equal(planEmergency({ ...d, activeColor: "green", traffic: 10 }).target, "blue");
         assert.deepEqual(planEmergency(d).steps[0].change, { activeColor: "green", traffic: 100 });
+    });
+});
+
+describe("planRevert", () => {
+    const what = "revert to update 7";
+    it("is one step when no colour with traffic changes version", () => {
+        const target = { ...d, activeColor: "green" as const };
+        assert.deepEqual(planRevert(d, target, what), [{ label: "revert to update 7: declare it as it was", change: target }]);
+    });
+
+    it("goes through the idle colour when the live colour would run another version", () => {
+        const now: Declared = { ...d, activeColor: "green", greenVersion: "v1.0.0" };
+        const target: Declared = { ...d, activeColor: "green", greenVersion: "v1.0.1" };
+        assert.deepEqual(planRevert(now, target, what), [
+            { label: "revert to update 7, except green: it keeps v1.0.0 and all traffic while blue starts v1.0.0", change: { ...target, greenVersion: "v1.0.0", activeColor: "green", traffic: 100 } },
+            { label: "all traffic to blue (v1.0.0) while green changes version", change: { activeColor: "blue", traffic: 100 } },
+            { label: "green to v1.0.1", change: { greenVersion: "v1.0.1" } },
+            { label: "traffic as it was: green at 100 %", change: { activeColor: "green", traffic: 100 } },
+        ]);
+        const landing = planRevert(now, { ...target, activeColor: "blue" }, what);
+        assert.equal(landing.length, 3, "the target has blue live: no step back");
+    });
+
+    it("refuses a revert that would change a colour with a share mid-shift, or drop the version that serves", () => {
+        const refuses = (f: () => unknown, re: RegExp) => assert.throws(f, (e: Error) => e instanceof PlanError && re.test(e.message));
+        refuses(() => planRevert({ ...d, activeColor: "green", traffic: 50 }, { ...d, blueVersion: "v0.9.0" }, what), /runs another version on blue, which has 50 % of traffic during a shift; finish the shift or roll it back first/);
+        const later: Declared = { ...d, retainedVersions: { current: "v1.2.0", previous: "v1.1.0", archived: "v1.0.1" }, blueVersion: "v1.0.1", greenVersion: "v1.1.0", schema: {} };
+        const now: Declared = { ...d, retainedVersions: { current: "v1.1.0", previous: "v1.0.1", archived: "v1.0.0" }, greenVersion: "v1.1.0" };
+        refuses(() => planRevert(now, later, what), /does not retain v1\.0\.0, which blue serves now/);
+        refuses(() => planRevert(d, { ...d, greenVersion: "v0.8.0" }, what), /revert to update 7 runs v0\.8\.0, which this stack no longer keeps \(retained: v1\.0\.1, v1\.0\.0, v0\.9\.0\), so its image is not the one that ran/);
     });
 });

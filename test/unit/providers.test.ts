@@ -1,6 +1,7 @@
 // The pure parts of the providers: diffs, engine connection options, error wording.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { otherImage } from "../../infra/providers/dockerImage";
 import { dockerodeOptions, engineError } from "../../infra/docker/engine";
 import { changedInputs, diffInputs, stableJson } from "../../infra/providers/diff";
 
@@ -34,11 +35,12 @@ describe("dockerodeOptions", () => {
     it("maps each host scheme", () => {
         assert.deepEqual(dockerodeOptions(local), { socketPath: "/var/run/docker.sock" });
         assert.deepEqual(dockerodeOptions({ host: "tcp://10.1.2.3:2375" }), { protocol: "http", host: "10.1.2.3", port: 2375 });
+        // ssh:// is HTTP over dial-stdio channels of one shared, host-key-checked ssh connection (sshTunnel.ts).
         const ssh = dockerodeOptions({ host: "ssh://deploy@prod.example:2222" }) as Record<string, unknown>;
-        assert.equal(ssh.protocol, "ssh");
+        assert.equal(ssh.protocol, "http");
         assert.equal(ssh.host, "prod.example");
         assert.equal(ssh.port, 2222);
-        assert.equal(ssh.username, "deploy");
+        assert.equal(typeof (ssh.agent as { createConnection?: unknown }).createConnection, "function");
     });
 
     it("names the missing TLS file", () => {
@@ -58,5 +60,18 @@ describe("engineError", () => {
         const err = Object.assign(new Error("HTTP 500"), { statusCode: 500, json: { message: "driver failed programming external connectivity on endpoint x: Bind for 127.0.0.1:8080 failed: port is already allocated" } });
         assert.match(engineError("start", "container noteshub-staging-lb", local, err).message,
             /-> host port 8080 is already in use; stop what holds it \(e\.g\. `ss -ltnp \| grep 8080`\) or choose another port in stack config$/);
+    });
+});
+
+describe("otherImage (a pinned image's identity)", () => {
+    const D1 = `sha256:${"1".repeat(64)}`;
+    const D2 = `sha256:${"2".repeat(64)}`;
+    const pulled = { name: "noteshub-p/noteshub-api:v1.0.0", source: "reg:5000/n/noteshub-api:v1.0.0", repoDigest: `reg:5000/n/noteshub-api@${D1}` };
+    it("a digest recorded later for the bytes it pulled is the same image; another digest is another", () => {
+        assert.equal(otherImage(pulled, { name: pulled.name, source: `reg:5000/n/noteshub-api:v1.0.0@${D1}` }), undefined);
+        assert.equal(otherImage(pulled, { name: pulled.name, source: `other-reg/n/noteshub-api:v1.0.0@${D1}` }), undefined, "a moved registry keeps the digest");
+        assert.equal(otherImage(pulled, { name: pulled.name, source: `reg:5000/n/noteshub-api:v1.0.0@${D2}` }), "source");
+        assert.equal(otherImage(pulled, { name: pulled.name, source: "reg:5000/n/noteshub-api:v1.0.1" }), "source");
+        assert.equal(otherImage({ ...pulled, source: "mongo:7.0", repoDigest: `mongo@${D1}` }, { name: pulled.name, source: `mongo:7.0@${D1}` }), undefined);
     });
 });

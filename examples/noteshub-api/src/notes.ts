@@ -1,7 +1,8 @@
 // /api/notes: create, list, get, and one uploaded file per note written to the uploads volume.
 // Field names follow the runbook's indexes (department, year, uploaded_at).
+import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rename, stat } from "node:fs/promises";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -17,11 +18,23 @@ export async function readJson(req: IncomingMessage, limit = 1 << 20): Promise<u
         if (size > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
         chunks.push(chunk as Buffer);
     }
+    let body: unknown;
     try {
-        return JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+        body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
     } catch {
         throw new HttpError(400, "body is not valid JSON");
     }
+    // `null`, a number or an array is valid JSON but not a note: a client's mistake (400), never a 500.
+    if (body === null || typeof body !== "object" || Array.isArray(body)) throw new HttpError(400, "body must be a JSON object");
+    return body;
+}
+
+/** ?limit=: 1 to 1000 (100 when absent); anything else is the client's mistake, never a way around the cap. */
+function parseLimit(raw: string | null): number {
+    if (raw === null) return 100;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isInteger(n) || n < 1 || n > 1000) throw new HttpError(400, "limit: a whole number from 1 to 1000");
+    return n;
 }
 
 export class HttpError extends Error {
@@ -44,7 +57,7 @@ export async function handleNotes(db: Db, notesDir: string, req: IncomingMessage
         const year = url.searchParams.get("year");
         if (dept) filter.department = dept;
         if (year) filter.year = Number(year);
-        const limit = Math.min(Number(url.searchParams.get("limit") ?? 100) || 100, 1000);
+        const limit = parseLimit(url.searchParams.get("limit"));
         const list = await notes.find(filter).sort({ uploaded_at: -1 }).limit(limit).toArray();
         return send(res, 200, { notes: list, count: list.length });
     }
@@ -71,11 +84,17 @@ export async function handleNotes(db: Db, notesDir: string, req: IncomingMessage
         const path = join(notesDir, id.toHexString());
         if (req.method === "PUT" || req.method === "POST") {
             if (!(await notes.findOne({ _id: id }))) throw new HttpError(404, `no note ${parts[2]}`);
-            // Written under a temporary name and renamed, so a reader never sees half a file.
-            const tmp = `${path}.part-${process.pid}`;
+            // Written under a temporary name of its own (two uploads to one note at once never share one) and
+            // renamed, so a reader never sees half a file; the last rename wins whole.
+            const tmp = `${path}.part-${process.pid}-${randomUUID()}`;
             await mkdir(notesDir, { recursive: true });
-            await pipeline(req, createWriteStream(tmp));
-            await rename(tmp, path);
+            try {
+                await pipeline(req, createWriteStream(tmp, { flags: "wx" }));
+                await rename(tmp, path);
+            } catch (err) {
+                await rm(tmp, { force: true });
+                throw err;
+            }
             const { size } = await stat(path);
             const file = { name: url.searchParams.get("name") ?? "upload", size, content_type: req.headers["content-type"] ?? "application/octet-stream" };
             await notes.updateOne({ _id: id }, { $set: { file } });
@@ -84,7 +103,15 @@ export async function handleNotes(db: Db, notesDir: string, req: IncomingMessage
         if (req.method === "GET") {
             const note = await notes.findOne({ _id: id });
             if (!note?.file) throw new HttpError(404, `note ${parts[2]} has no file`);
-            res.writeHead(200, { "content-type": String(note.file.content_type), "content-length": String(note.file.size) });
+            // Served as a download, never rendered: the client chose the stored type, so a browser must not run an
+            // uploaded page or script in the app's origin (stored XSS).
+            res.writeHead(200, {
+                "content-type": String(note.file.content_type),
+                "content-length": String(note.file.size),
+                "x-content-type-options": "nosniff",
+                "content-disposition": `attachment; filename="${String(note.file.name).replace(/[^\w.-]/g, "_")}"`,
+                "content-security-policy": "default-src 'none'; sandbox",
+            });
             await pipeline(createReadStream(path), res);
             return;
         }

@@ -8,10 +8,13 @@
 //   NOTESHUB_LATENCY_MS=300    added to every /api request
 //   NOTESHUB_FLAP_HEALTH=1     /health alternates healthy and unhealthy
 //   NOTESHUB_NO_LISTEN=1       the process runs but never listens
+//   NOTESHUB_TEST_DELAYS=1     an /api request with ?delay_ms=N takes N ms more (a request in flight while the colour
+//                              loses its share or is stopped: the drain tests)
 //   NOTESHUB_DRILL_DIR=/tmp/noteshub-drill   switches a drill flips at run time, while the colour serves (a file in
 //       that directory inside the container, e.g. `docker exec <colour> touch /tmp/noteshub-drill/fail-health`):
 //       fail-health      /health answers 503 while the file exists
 //       fail-database    the database check fails ("connection lost") and /api answers 503 while it exists
+//       user-errors      users' /api requests answer 500 at NOTESHUB_USER_ERROR_RATE (0.2 when unset) while it exists
 import { existsSync, mkdirSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
 import { join } from "node:path";
@@ -30,6 +33,7 @@ const latencyMs = Number(env.NOTESHUB_LATENCY_MS ?? 0);
 const on = (v: string | undefined) => v === "1" || v === "true";
 const failHealth = on(env.NOTESHUB_FAIL_HEALTH);
 const flapHealth = on(env.NOTESHUB_FLAP_HEALTH);
+const testDelays = on(env.NOTESHUB_TEST_DELAYS);
 let healthAnswers = 0;
 const drillDir = env.NOTESHUB_DRILL_DIR;
 const drill = (name: string) => drillDir !== undefined && existsSync(join(drillDir, name));
@@ -62,12 +66,14 @@ const server = createServer(async (req, res) => {
             return send(res, report.status === "healthy" ? 200 : 503, report);
         }
         if (url.pathname === "/api/notes" || url.pathname.startsWith("/api/notes/")) {
-            if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+            const delay = latencyMs + (testDelays ? Math.min(Number(url.searchParams.get("delay_ms")) || 0, 120_000) : 0);
+            if (delay > 0) await new Promise((r) => setTimeout(r, delay));
             if (drill("fail-database")) {
                 req.resume();
                 return send(res, 503, { error: "database connection lost (drill switch fail-database)" });
             }
-            const rate = req.headers["x-forwarded-for"] !== undefined ? Math.max(errorRate, userErrorRate) : errorRate;
+            const userRate = drill("user-errors") ? userErrorRate || 0.2 : userErrorRate;
+            const rate = req.headers["x-forwarded-for"] !== undefined ? Math.max(errorRate, userRate) : errorRate;
             if (rate > 0 && Math.random() < rate) {
                 req.resume();
                 return send(res, 500, { error: "simulated failure (NOTESHUB_ERROR_RATE)" });
@@ -90,12 +96,18 @@ if (on(env.NOTESHUB_NO_LISTEN)) {
     setInterval(() => undefined, 1 << 30); // stay alive, like a process stuck before it opens its port
 } else server.listen(port, () => console.log(`noteshub-api ${version} (${color}) listening on :${port}`));
 
-// Graceful stop: finish in-flight requests, close idle keep-alive sockets, then the database client.
+// Graceful stop (docker stop, when the colour is replaced or stopped): no new connections, idle keep-alive sockets
+// closed, requests in flight finished, then the database client. NOTESHUB_DRAIN_SEC (the program sets it from
+// app.drainSec, default 30) bounds it: Docker gives the container the same grace before it kills it.
+const drainMs = Number(env.NOTESHUB_DRAIN_SEC ?? 30) * 1000;
 function shutdown(signal: string) {
-    console.log(`noteshub-api: ${signal}, draining`);
+    console.log(`noteshub-api: ${signal}, draining (up to ${drainMs / 1000} s)`);
     server.close(() => void client.close().finally(() => process.exit(0)));
     server.closeIdleConnections();
-    setTimeout(() => process.exit(0), 10_000).unref();
+    // A keep-alive socket that turns idle after its last answer is closed then, not kept until the timeout.
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    sweep.unref();
+    setTimeout(() => process.exit(0), drainMs).unref();
 }
 process.on("SIGTERM", () => shutdown("SIGTERM"));
 process.on("SIGINT", () => shutdown("SIGINT"));

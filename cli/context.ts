@@ -1,0 +1,44 @@
+// What every command gets (Context) and gives back (Result), apart from the commands themselves, so a command in
+// its own file imports this and never the list of commands (no import cycles).
+import type { NotesHubConfig } from "../infra/config";
+import type { LogEntry } from "./log";
+import { readConfig, type openStack } from "./stack";
+
+export interface Context {
+    readonly stack: Awaited<ReturnType<typeof openStack>>;
+    readonly args: string[];
+    readonly options: Record<string, string | boolean | undefined>;
+    readonly say: (text: string) => void;
+    readonly json: boolean;
+    /** Appends to the deployment log (commands that change the stack). */
+    readonly log: (event: LogEntry["event"], what: string, ok: boolean, extra?: Partial<Pick<LogEntry, "why" | "seconds" | "figures" | "error">>) => void;
+    readonly logFile: string;
+    /** Where stack locks live (a command that acts later, like watch, takes the lock then). */
+    readonly lockDir: string;
+    /** Adjusts the config a command acts on without writing it (the drill's short monitoring windows). */
+    readonly tune?: (cfg: NotesHubConfig) => NotesHubConfig;
+    /**
+     * Lets go of the command's stack lock while it only watches (deploy's long watch at 100 %: the rota must be able
+     * to roll back meanwhile); the function it returns takes the lock again, or throws BusyError naming who has it.
+     */
+    readonly pauseLock?: () => () => void;
+}
+
+/** The stack's config as this command acts on it. */
+export async function configOf(ctx: Context): Promise<NotesHubConfig> {
+    const cfg = await readConfig(ctx.stack);
+    return ctx.tune ? ctx.tune(cfg) : cfg;
+}
+
+export interface Result {
+    readonly ok: boolean;
+    readonly json: unknown;
+}
+
+export interface Command {
+    /** Changes the stack: takes the stack lock (and writes the deployment log). */
+    readonly changes: boolean;
+    /** Writes the deployment log without taking the lock for its whole run (watch: only while it rolls back). */
+    readonly records?: boolean;
+    run(ctx: Context): Promise<Result>;
+}
