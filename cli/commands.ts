@@ -16,7 +16,7 @@ import type { Firing } from "./monitor/triggers";
 import { BusyError } from "./lock";
 import { watch } from "./watch";
 import { drill } from "./drill/drill";
-import { readLog, type LogEntry } from "./log";
+import type { LogEntry } from "./log";
 import { declaredOf, history, openStack, outputs, readConfig, readConfigFile, writeChange, writeConfigFile, writeHistoric } from "./stack";
 import { configOf, type Command, type Context, type Result } from "./context";
 import { release } from "./release";
@@ -137,13 +137,13 @@ const deploy: Command = {
                         if (f) fire(f, after);
                         return;
                     }
-                    const retake = ctx.pauseLock?.();
+                    const retake = await ctx.pauseLock?.();
                     let f: Firing | undefined;
                     try {
                         f = await untilSignal(watcher.watchFor(sec * 1000), () => ctx.say("    watch ended by the operator: the release stays"));
                     } finally {
                         try {
-                            retake?.();
+                            await retake?.();
                         } catch (err) {
                             if (!(err instanceof BusyError)) throw err;
                             ctx.say(`    ${f ? `rollback trigger ${f.trigger} fired, but ` : ""}another command took the stack during the watch (${err.message}); it is left to that command`);
@@ -200,7 +200,7 @@ async function switchNow(ctx: Context, cfg: NotesHubConfig, after: Declared): Pr
     const target = after.activeColor;
     const version = after[`${target}Version`];
     const lb = await connect(cfg.docker).getContainer(names.of("lb")).inspect();
-    await runGate({ docker: cfg.docker, probeContainerId: lb.Id, color: target, host: colorAddress(names, target), port: cfg.app.port, version, container: names.of(target), settings: { ...cfg.healthGate, intervalMs: Math.min(cfg.healthGate.intervalMs, RECHECK_MS) } });
+    await runGate({ docker: cfg.docker, probeContainerId: lb.Id, color: target, host: colorAddress(names, target), port: cfg.app.port, version, container: names.of(target), settings: { ...cfg.healthGate, intervalMs: Math.min(cfg.healthGate.intervalMs, RECHECK_MS) } }, undefined, { running: true });
     await applyState({ docker: cfg.docker, containerId: lb.Id, state: renderState({ stack: names.prefix, active: target, traffic: after.traffic, versions: { blue: after.blueVersion, green: after.greenVersion } }) });
     ctx.say(`traffic is on ${target} (${version}); recording it with pulumi up`);
 }
@@ -345,11 +345,11 @@ async function revertBack(ctx: Context, before: string, what: string): Promise<v
 const log: Command = {
     changes: false,
     async run(ctx) {
-        const entries = readLog(ctx.logFile);
+        const entries = await ctx.records.read();
         const last = Number(ctx.options.last ?? 50);
         const shown = entries.slice(-last);
         if (!ctx.json) {
-            process.stdout.write(shown.map((e) => `${e.time}  ${e.who}  ${e.ok ? "ok    " : "FAILED"}  ${e.event.padEnd(16)} ${e.what}${e.seconds !== undefined ? ` (${e.seconds.toFixed(1)} s)` : ""}${e.error ? `\n    ${e.error.split("\n")[0]}` : ""}`).join("\n") + (shown.length ? "\n" : `no entries in ${ctx.logFile}\n`));
+            process.stdout.write(shown.map((e) => `${e.time}  ${e.who}  ${e.ok ? "ok    " : "FAILED"}  ${e.event.padEnd(16)} ${e.what}${e.seconds !== undefined ? ` (${e.seconds.toFixed(1)} s)` : ""}${e.error ? `\n    ${e.error.split("\n")[0]}` : ""}`).join("\n") + (shown.length ? "\n" : `no entries in ${ctx.records.where}\n`));
         }
         return { ok: true, json: shown };
     },

@@ -1,7 +1,9 @@
 // What every command gets (Context) and gives back (Result), apart from the commands themselves, so a command in
 // its own file imports this and never the list of commands (no import cycles).
 import type { NotesHubConfig } from "../infra/config";
+import type { Lock } from "./lock";
 import type { LogEntry } from "./log";
+import type { StackRecords } from "./records";
 import { readConfig, type openStack } from "./stack";
 
 export interface Context {
@@ -12,16 +14,20 @@ export interface Context {
     readonly json: boolean;
     /** Appends to the deployment log (commands that change the stack). */
     readonly log: (event: LogEntry["event"], what: string, ok: boolean, extra?: Partial<Pick<LogEntry, "why" | "seconds" | "figures" | "error">>) => void;
-    readonly logFile: string;
-    /** Where stack locks live (a command that acts later, like watch, takes the lock then). */
-    readonly lockDir: string;
+    /** The stack's lock and deployment log, beside its state. */
+    readonly records: StackRecords;
+    /**
+     * Takes the stack's lock (a command that acts later, like watch, locks then) and, with shared state, brings this
+     * clone's declared keys to the stack's last update (cli/sync.ts), so what it acts on is what runs.
+     */
+    readonly lock: (command: string) => Promise<Lock>;
     /** Adjusts the config a command acts on without writing it (the drill's short monitoring windows). */
     readonly tune?: (cfg: NotesHubConfig) => NotesHubConfig;
     /**
      * Lets go of the command's stack lock while it only watches (deploy's long watch at 100 %: the rota must be able
      * to roll back meanwhile); the function it returns takes the lock again, or throws BusyError naming who has it.
      */
-    readonly pauseLock?: () => () => void;
+    readonly pauseLock?: () => Promise<() => Promise<void>>;
 }
 
 /** The stack's config as this command acts on it. */

@@ -19,7 +19,8 @@ export interface LockInfo {
 
 export class BusyError extends Error {}
 
-const alive = (pid: number) => {
+/** Whether a process of this machine exists (EPERM: it does, as another user's). */
+export const alive = (pid: number) => {
     try {
         process.kill(pid, 0);
         return true;
@@ -32,7 +33,7 @@ const codeOf = (err: unknown) => (err as NodeJS.ErrnoException).code;
 export interface Lock {
     /** The holder this lock replaced because it had died (its `pulumi up` may have left Pulumi's lock behind). */
     readonly tookOver?: LockInfo;
-    release(): void;
+    release(): void | Promise<void>;
 }
 
 /** A file beside `file` with `text` in it, written whole and never seen half-done; returns its path and inode. */

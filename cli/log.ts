@@ -1,7 +1,8 @@
 // The deployment log (runbook "Communication Protocol"; INVARIANTS 10): every command, each of its steps and any
 // restore, appended as one JSON line: who, what, why, the figures behind it, how long. `noteshub log` reads it.
-// It lives beside the state (not in the repo), one file per stack; appends of one line are atomic enough for one
-// writer, and the stack lock makes sure there is only one.
+// It lives beside the state (not in the repo), one per stack (cli/records.ts: a file for the file backend, an object
+// in the bucket for S3); appends of one line are atomic enough for one writer, and the stack lock makes sure there
+// is only one.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { dirname, join } from "node:path";
@@ -48,8 +49,12 @@ export function appendLog(file: string, entry: Omit<LogEntry, "time">): LogEntry
 
 /** The log, oldest first; a line a crash cut short is skipped, not fatal. */
 export function readLog(file: string): LogEntry[] {
-    if (!existsSync(file)) return [];
-    return readFileSync(file, "utf8").split("\n").filter(Boolean).flatMap((l) => {
+    return existsSync(file) ? parseLog(readFileSync(file, "utf8")) : [];
+}
+
+/** The log's lines as entries, oldest first; a line a crash cut short is skipped. */
+export function parseLog(text: string): LogEntry[] {
+    return text.split("\n").filter(Boolean).flatMap((l) => {
         try {
             return [JSON.parse(l) as LogEntry];
         } catch {

@@ -5,12 +5,16 @@
 // 3 another command holds the stack.
 import { parseArgs } from "node:util";
 import { ConfigError } from "../infra/config";
-import { BusyError, lockStack } from "./lock";
-import { actor, appendLog, logFile } from "./log";
+import { BackendError, parseBackend } from "./backend";
+import { BusyError, type Lock } from "./lock";
+import { actor } from "./log";
+import { recordsFor } from "./records";
+import { S3Error } from "./s3";
 import { PlanError } from "./plan";
 import { commands, type Context } from "./commands";
 import { cleanError } from "./run";
 import { cancel, openStack } from "./stack";
+import { syncWithLastUpdate } from "./sync";
 
 const USAGE = `usage: noteshub <command> [--stack <name>] [--json]
   status                         live colour, traffic split, both colours' versions and health, schema, retained
@@ -80,42 +84,64 @@ async function main(argv: string[]): Promise<number> {
     const t0 = Date.now();
     const say = (text: string) => process.stderr.write(`[noteshub +${((Date.now() - t0) / 1000).toFixed(1)}s] ${text}\n`);
     const line = [name, ...args, ...Object.entries(parsed.values).filter(([k]) => k !== "json" && k !== "stack").map(([k, v]) => (v === true ? `--${k}` : `--${k} ${v}`))].join(" ");
-    let lock: ReturnType<typeof lockStack> | undefined;
-    const stateDir = process.env.NOTESHUB_STATE_DIR ?? `${process.env.HOME}/.noteshub-deploy/state`;
-    const lockDir = process.env.NOTESHUB_LOCK_DIR ?? `${stateDir}/locks`;
-    const file = logFile(stateDir, stackName);
+    let lock: Lock | undefined;
+    let records: ReturnType<typeof recordsFor> | undefined;
     const log: Context["log"] = (event, what, ok, extra = {}) => {
-        if (command.changes || ("records" in command && command.records)) appendLog(file, { stack: stackName, who: actor(), command: line, event, what, why: extra.why ?? `operator command: noteshub ${line}`, ok, ...extra });
+        if (command.changes || ("records" in command && command.records)) records?.append({ stack: stackName, who: actor(), command: line, event, what, why: extra.why ?? `operator command: noteshub ${line}`, ok, ...extra });
     };
     try {
-        if (command.changes) {
-            lock = lockStack(lockDir, stackName, line);
-        }
+        // The lock and the log live beside the state: the file backend's directory, or the S3 backend's bucket.
+        const backend = parseBackend(process.env.PULUMI_BACKEND_URL ?? (process.env.NOTESHUB_STATE_DIR && `file://${process.env.NOTESHUB_STATE_DIR}`));
+        const r = (records = recordsFor(backend, stackName, actor, say));
         const stack = await openStack(stackName);
-        if (lock?.tookOver) {
-            say(`an earlier \`noteshub ${lock.tookOver.command}\` (pid ${lock.tookOver.pid}) died; clearing the stack lock its pulumi up may have left`);
-            await cancel(stack);
-        }
-        const pauseLock = () => {
-            lock?.release();
+        // Shared state: the rest of the rota changes the stack from their own clones; plan (and show status) from
+        // what runs, taken under the lock. A status while a command holds the stack leaves this clone's file to it.
+        const sync = async () => {
+            if (backend.kind !== "s3") return;
+            const took = await syncWithLastUpdate(stack);
+            if (took.length) say(`Pulumi.${stackName}.yaml was behind the stack; taken from its last update:\n  ${took.join("\n  ")}`);
+        };
+        const lockAndSync = async (what: string) => {
+            const l = await r.lock(what);
+            try {
+                if (l.tookOver) {
+                    say(`an earlier \`noteshub ${l.tookOver.command}\` (pid ${l.tookOver.pid} on ${l.tookOver.host}) died; clearing the stack lock its pulumi up may have left`);
+                    await cancel(stack);
+                }
+                await sync();
+            } catch (err) {
+                await l.release();
+                throw err;
+            }
+            return l;
+        };
+        if (command.changes) lock = await lockAndSync(line);
+        else if (name === "status" && !(await r.held())) await sync();
+        const pauseLock = async () => {
+            await lock?.release();
             lock = undefined;
-            return () => {
-                lock = lockStack(lockDir, stackName, line);
+            return async () => {
+                lock = await lockAndSync(line);
             };
         };
-        const ctx: Context = { stack, args, options: parsed.values, say, json, log, logFile: file, lockDir, pauseLock: command.changes ? pauseLock : undefined };
+        const ctx: Context = { stack, args, options: parsed.values, say, json, log, records: r, lock: lockAndSync, pauseLock: command.changes ? pauseLock : undefined };
         const result = await command.run(ctx);
         if (json) process.stdout.write(JSON.stringify(result.json, null, 2) + "\n");
         return result.ok ? EXIT.ok : EXIT.failed;
     } catch (err) {
-        const bad = err instanceof PlanError || err instanceof ConfigError;
+        const bad = err instanceof PlanError || err instanceof ConfigError || err instanceof BackendError;
         const code = err instanceof BusyError ? EXIT.busy : bad ? EXIT.badInput : EXIT.failed;
-        const message = bad || err instanceof BusyError ? (err as Error).message : cleanError(err);
+        const message = bad || err instanceof BusyError || err instanceof S3Error ? (err as Error).message : cleanError(err);
         process.stderr.write(`noteshub ${name}: ${message}${bad ? "\nNothing was changed." : ""}\n`);
         if (json) process.stdout.write(JSON.stringify({ ok: false, command: line, error: message, exitCode: code }, null, 2) + "\n");
         return code;
     } finally {
-        lock?.release();
+        try {
+            await lock?.release();
+        } finally {
+            // Every log entry is written before the command returns (to the bucket, for the S3 backend).
+            await records?.flush().catch((err) => process.stderr.write(`noteshub ${name}: the deployment log (${records!.where}) was not written: ${(err as Error).message}\n`));
+        }
     }
 }
 

@@ -93,10 +93,10 @@ export async function cancel(s: OpenStack): Promise<void> {
     await s.stack.cancel().catch(() => undefined);
 }
 
-type HistoricValue = { value?: string; secret?: boolean; objectValue?: unknown };
+export type HistoricValue = { value?: string; secret?: boolean; objectValue?: unknown };
 
 /** A config path for one leaf: identifiers as `.name`, anything else as `["name"]`, array items as `[i]`. */
-function leaves(path: string, v: unknown): [string, string][] {
+export function leaves(path: string, v: unknown): [string, string][] {
     if (Array.isArray(v)) return v.flatMap((x, i) => leaves(`${path}[${i}]`, x));
     if (v && typeof v === "object") return Object.entries(v).flatMap(([k, x]) => leaves(/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `${path}.${k}` : `${path}["${k}"]`, x));
     return [[path, String(v)]];

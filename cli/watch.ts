@@ -11,8 +11,8 @@ import { readFileIn, STATE_FILE } from "../infra/docker/live";
 import { namesFor } from "../infra/names";
 import { configOf, type Context, type Result } from "./context";
 import { Incident, notifierFor } from "./incident";
-import { BusyError, lockStack } from "./lock";
-import { readLog } from "./log";
+import { BusyError } from "./lock";
+import type { LogEntry } from "./log";
 import type { Notifier } from "./notify";
 import { renderPrometheus } from "./monitor/prometheus";
 import type { Snapshot } from "./monitor/snapshot";
@@ -53,9 +53,9 @@ async function routed(cfg: NotesHubConfig): Promise<Watched | undefined> {
  * Colours (colour@version) an automatic rollback left since an operator last acted (any command but watch): the
  * watcher never sends traffic back to one. An operator's deploy or rollback is a human decision: the slate is clean.
  */
-export function rolledBackFrom(file: string): Set<string> {
+export function rolledBackFrom(entries: readonly LogEntry[]): Set<string> {
     const left = new Set<string>();
-    for (const e of readLog(file)) {
+    for (const e of entries) {
         if (e.event === "command-started" && !e.command.startsWith("watch")) left.clear();
         if (e.event === "trigger" && e.ok && e.figures?.rolledBackFrom) left.add(String(e.figures.rolledBackFrom));
     }
@@ -66,7 +66,7 @@ async function lockWhenFree(ctx: Context, waitSec: number) {
     const until = Date.now() + waitSec * 1000;
     for (;;) {
         try {
-            return lockStack(ctx.lockDir, ctx.stack.name, `watch: automatic rollback`);
+            return await ctx.lock(`watch: automatic rollback`);
         } catch (err) {
             if (!(err instanceof BusyError) || Date.now() > until) throw err;
             await new Promise((r) => setTimeout(r, 1000));
@@ -87,7 +87,7 @@ export async function autoRollback(ctx: Context, execute: Execute, notifier: Not
         }
         const back = otherColor(live.color);
         const to = { color: back, version: d[`${back}Version`] };
-        if (rolledBackFrom(ctx.logFile).has(`${to.color}@${to.version}`)) {
+        if (rolledBackFrom(await ctx.records.read()).has(`${to.color}@${to.version}`)) {
             const what = `${f.trigger} on ${live.color} (${live.version}), but ${to.color} (${to.version}) was rolled back from earlier: no automatic rollback, a human decides (noteshub rollback --to <version> or --emergency)`;
             ctx.say(`TRIGGER ${what}`);
             tctx.log("trigger", what, false, { figures: { ...f.figures, trigger: f.trigger } });
@@ -101,7 +101,7 @@ export async function autoRollback(ctx: Context, execute: Execute, notifier: Not
         incident.end(r.ok, failed);
         return { ok: r.ok, what: `rolled back ${live.color} (${live.version}) to ${to.color} (${to.version})${r.ok ? "" : `: FAILED: ${failed}`}` };
     } finally {
-        lock.release();
+        await lock.release();
     }
 }
 

@@ -5,7 +5,7 @@
 #
 #   scripts/setup.sh            everything (docker engine, base image, pulumi, ferretdb, npm ci, build)
 #   scripts/setup.sh --env      print the environment lines (PATH, backend) the other scripts source
-#   scripts/setup.sh --tests    also the load generators (wrk, hey) and test-host tools (sshd) the tests use
+#   scripts/setup.sh --tests    also the load generators (wrk, hey), test-host tools (sshd) and MinIO the tests use
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +17,8 @@ PULUMI_BIN=$CACHE/pulumi-$PULUMI_VERSION/bin
 FERRETDB_BIN=$CACHE/ferretdb-$FERRETDB_VERSION/ferretdb
 HEY_VERSION=v0.1.5
 HEY_BIN=$CACHE/hey-$HEY_VERSION/hey
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c   # the module proxy's pseudo-version of a 2026-02 MinIO
+MINIO_BIN=$CACHE/minio-$MINIO_VERSION/minio
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -147,6 +149,7 @@ print_env() {
   echo "export PULUMI_BACKEND_URL=\"\${PULUMI_BACKEND_URL:-file://\${NOTESHUB_STATE_DIR:-\$HOME/.noteshub-deploy/state}}\""
   echo "export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
   echo "export NOTESHUB_HEY=\${NOTESHUB_HEY:-$HEY_BIN}"
+  echo "export NOTESHUB_MINIO=\${NOTESHUB_MINIO:-$MINIO_BIN}"
   # Type errors are caught by `npm run build` (tsc); the program itself runs transpile-only, seconds faster.
   echo "export PULUMI_NODEJS_TRANSPILE_ONLY=\${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
 }
@@ -179,6 +182,16 @@ ensure_test_host_tools() {
   say "test hosts: /usr/sbin/sshd, $(command -v docker-registry), $(command -v htpasswd), $(command -v ip), $(command -v openssl)"
 }
 
+# The S3 server the shared-state tests keep Pulumi's state and noteshub's lock and log on (issue #14): a stand-in
+# for the S3 (or S3-compatible) bucket a team's stacks live in. Tests only; a user's S3 needs nothing from here.
+ensure_minio() {
+  if [ ! -x "$MINIO_BIN" ]; then
+    command -v go >/dev/null 2>&1 || die "no Go toolchain to build minio"
+    with_progress "go install minio $MINIO_VERSION (about 3 min on 2 cores)" "$CACHE/logs/minio-build.log" env GOBIN="$(dirname "$MINIO_BIN")" go install "github.com/minio/minio@$MINIO_VERSION"
+  fi
+  say "shared state: $MINIO_BIN"
+}
+
 main() {
   mkdir -p "$CACHE/logs"
   if [ "${1:-}" = "--env" ]; then print_env; return; fi
@@ -188,7 +201,7 @@ main() {
   ensure_pulumi
   ensure_ferretdb
   ensure_node_modules
-  if [ "${1:-}" = "--tests" ]; then ensure_load_generators; ensure_test_host_tools; fi
+  if [ "${1:-}" = "--tests" ]; then ensure_load_generators; ensure_test_host_tools; ensure_minio; fi
   say "engines ready in $(elapsed "$start")"
 }
 main "$@"

@@ -76,7 +76,7 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
     const out = await outputs(ctx.stack);
     const url = String(out.url ?? "");
     if (!url) throw new PlanError(`stack ${ctx.stack.name} is not up (no url output); run npm run up first`);
-    const outDir = String(ctx.options.out ?? join(ctx.logFile, "..", "..", "drills", `${ctx.stack.name}-${new Date().toISOString().replace(/[:.]/g, "-")}`));
+    const outDir = String(ctx.options.out ?? join(ctx.records.localDir, "drills", `${ctx.stack.name}-${new Date().toISOString().replace(/[:.]/g, "-")}`));
 
     const started = Date.now();
     // The drill keeps the stack for its whole run: its deploys never let go of the lock while they watch.

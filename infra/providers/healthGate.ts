@@ -70,11 +70,16 @@ async function probe(inputs: GateCheck, method: string, path: string, timeoutMs:
 }
 
 /** The gate's check itself: also run by the operator's immediate rollback before it moves traffic (cli/commands.ts). */
-export async function runGate(inputs: GateCheck, s: GateSettings = inputs.settings): Promise<void> {
+/**
+ * `running`: the colour was serving already (an immediate rollback brings it back): it gets no start period, so a
+ * dead one fails in failureThreshold probes, not at the deadline.
+ */
+export async function runGate(inputs: GateCheck, s: GateSettings = inputs.settings, o: { running?: boolean } = {}): Promise<void> {
     const what = `health gate: ${inputs.color} (${inputs.version}) at ${inputs.host}:${inputs.port}`;
     const deadline = Date.now() + s.timeoutSec * 1000;
     const streak = new Streak(s.successThreshold, s.failureThreshold);
     let answers = 0;
+    let started = o.running === true;
     let firstBad: string | undefined; // when the current run of bad answers began
     for (;;) {
         let p: Probe;
@@ -85,11 +90,15 @@ export async function runGate(inputs: GateCheck, s: GateSettings = inputs.settin
         }
         answers++;
         const verdict = judgeHealth(p, inputs.version);
+        // A colour still starting (nothing listens yet) is not failing: like a container's start period, the
+        // failures in a row count from its first answer, and one that never answers fails at the deadline. A slow
+        // start on a busy host must not fail a healthy release.
+        started ||= p.status !== 0;
         firstBad = verdict.ok ? undefined : firstBad ?? new Date().toISOString();
-        const state = streak.record(verdict);
+        const state = started ? streak.record(verdict) : "continue";
         if (state === "pass") break;
         if (state === "fail" || Date.now() > deadline) {
-            const why = state === "fail" ? `${s.failureThreshold} failed checks in a row` : `not ${s.successThreshold} healthy answers in a row within ${s.timeoutSec}s`;
+            const why = state === "fail" ? `${s.failureThreshold} failed checks in a row` : started ? `not ${s.successThreshold} healthy answers in a row within ${s.timeoutSec}s` : `never answered within ${s.timeoutSec}s`;
             throw new Error(`${what}: GET /health failed (${why}, ${answers} probes). Last answer: ${verdict.reason}; body: ${p.body.slice(0, 300)}\n  -> traffic was not moved. Check the colour's logs (docker logs ${inputs.container ?? inputs.host}), fix or roll back its version, then run pulumi up again.${firstBad ? ` [failing since ${firstBad}]` : ""}`);
         }
         await sleep(s.intervalMs);
@@ -117,7 +126,7 @@ async function apply(olds: Outputs | undefined, news: Inputs): Promise<Outputs> 
     // strictly, only faster: the same streak of healthy answers, RECHECK_MS apart (issue #6: rollback in seconds).
     const comingBack = olds && news.live && changed.every((k) => k === "live");
     const settings = comingBack ? { ...news.settings, intervalMs: Math.min(news.settings.intervalMs, RECHECK_MS) } : news.settings;
-    await runGate(news, settings);
+    await runGate(news, settings, { running: !!comingBack });
     return { ...news, passedAt: new Date().toISOString(), result: comingBack ? "rechecked" : "checked" };
 }
 

@@ -69,7 +69,8 @@ export class TestStack {
     readonly env: NodeJS.ProcessEnv;
     readonly configFile: string;
 
-    constructor(readonly name: string, config: Record<string, unknown>) {
+    /** `env` adds to or overrides the environment its pulumi and noteshub runs get (another backend, say). */
+    constructor(readonly name: string, config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) {
         this.env = {
             ...process.env,
             PULUMI_BACKEND_URL: `file://${this.stateDir}`,
@@ -80,6 +81,7 @@ export class TestStack {
             PULUMI_NODEJS_TRANSPILE_ONLY: "true",
             PULUMI_SUPPRESS_COPILOT_LINK: "true",
             NO_COLOR: "1",
+            ...env,
         };
         this.configFile = join(ROOT, `Pulumi.${name}.yaml`);
         const lines = ["config:"];
@@ -132,9 +134,14 @@ export class TestStack {
 
     /** `noteshub` from another copy of the project (programCopy), e.g. one whose app source was changed. */
     noteshubIn(root: string, ...args: string[]): { child: ChildProcess; done: Promise<CliRun> } {
+        return this.noteshubWith({}, root, ...args);
+    }
+
+    /** `noteshub` with extra environment: another operator (NOTESHUB_ACTOR), with a Pulumi home of their own. */
+    noteshubWith(env: NodeJS.ProcessEnv, root: string, ...args: string[]): { child: ChildProcess; done: Promise<CliRun> } {
         const start = Date.now();
         const child = spawn("node", ["--import", "tsx", join(root, "cli/main.ts"), ...args, "--stack", this.name, "--json"], {
-            cwd: root, env: { ...this.env, NOTESHUB_STATE_DIR: this.stateDir, NOTESHUB_ACTOR: "e2e@ci" },
+            cwd: root, env: { ...this.env, NOTESHUB_STATE_DIR: this.stateDir, NOTESHUB_ACTOR: "e2e@ci", ...env },
         });
         let stdout = "";
         let stderr = "";
