@@ -9,7 +9,7 @@ import { colorAddress, namesFor } from "../infra/names";
 import { colourHealth } from "./health";
 import { PlanError, planDeploy, planEmergency, planImmediate, planRevert, planRollbackTo, versionOf, type Declared, type Step } from "./plan";
 import { restoreReleaseBackups } from "./restore";
-import { runSteps, TriggerFired, type Reporter, type RunOptions, type RunOutcome } from "./run";
+import { cleanError, runSteps, TriggerFired, type Reporter, type RunOptions, type RunOutcome } from "./run";
 import { Incident, notifierFor } from "./incident";
 import { Watcher, type Watched } from "./monitor/watcher";
 import type { Firing } from "./monitor/triggers";
@@ -41,7 +41,7 @@ async function execute(ctx: Context, cfg: NotesHubConfig, what: string, steps: S
     const started = Date.now();
     ctx.say(`${what} on stack ${ctx.stack.name}: ${steps.length} step(s)`);
     ctx.log("command-started", `${what}: ${steps.map((s) => s.label).join("; ")}`, true, { figures: { declared: declaredOf(cfg) } });
-    const outcome: RunOutcome = await runSteps(ctx.stack, cfg, declaredOf(cfg), steps, what, reporter(ctx), { pauseSec: Number(ctx.options.pause ?? 0), moveTraffic: (after) => switchNow(ctx, cfg, after), ...opts });
+    const outcome: RunOutcome = await runSteps(ctx.stack, cfg, declaredOf(cfg), steps, what, reporter(ctx), { pauseSec: Number(ctx.options.pause ?? 0), moveTraffic: (after) => switchNow(ctx, cfg, after), lockLost: ctx.lockLost, ...opts });
     const seconds = (Date.now() - started) / 1000;
     ctx.log("command-finished", what, outcome.ok, { seconds, figures: { steps: outcome.steps.length, restored: outcome.restored ?? null } });
     if (outcome.ok) ctx.say(`${what}: done in ${seconds.toFixed(1)} s`);
@@ -137,7 +137,12 @@ const deploy: Command = {
                         if (f) fire(f, after);
                         return;
                     }
-                    const retake = await ctx.pauseLock?.();
+                    let retake: (() => Promise<void>) | undefined;
+                    try {
+                        retake = await ctx.pauseLock?.();
+                    } catch (err) {
+                        ctx.say(`    could not let go of the stack lock for the watch (${cleanError(err).split("\n")[0]}); watching with it held`);
+                    }
                     let f: Firing | undefined;
                     try {
                         f = await untilSignal(watcher.watchFor(sec * 1000), () => ctx.say("    watch ended by the operator: the release stays"));
@@ -145,8 +150,10 @@ const deploy: Command = {
                         try {
                             await retake?.();
                         } catch (err) {
-                            if (!(err instanceof BusyError)) throw err;
-                            ctx.say(`    ${f ? `rollback trigger ${f.trigger} fired, but ` : ""}another command took the stack during the watch (${err.message}); it is left to that command`);
+                            // Whatever the reason (another command holds it, the bucket did not answer): without the
+                            // lock nothing is rolled back or restored; the release stays as it is.
+                            const why = err instanceof BusyError ? `another command took the stack during the watch (${err.message}); it is left to that command` : `the stack lock could not be taken again (${cleanError(err).split("\n")[0]}); the release stays, nothing is rolled back without the lock`;
+                            ctx.say(`    ${f ? `rollback trigger ${f.trigger} fired, but ` : ""}${why}`);
                             f = undefined;
                             tookOver = true;
                         }

@@ -21,6 +21,8 @@ export interface Context {
      * clone's declared keys to the stack's last update (cli/sync.ts), so what it acts on is what runs.
      */
     readonly lock: (command: string) => Promise<Lock>;
+    /** True once another command took this command's lock over (it was stopped past the lease): stop, change nothing. */
+    readonly lockLost?: () => boolean;
     /** Adjusts the config a command acts on without writing it (the drill's short monitoring windows). */
     readonly tune?: (cfg: NotesHubConfig) => NotesHubConfig;
     /**

@@ -32,7 +32,9 @@ const codeOf = (err: unknown) => (err as NodeJS.ErrnoException).code;
 
 export interface Lock {
     /** The holder this lock replaced because it had died (its `pulumi up` may have left Pulumi's lock behind). */
-    readonly tookOver?: LockInfo;
+    readonly tookOver?: LockInfo & { readonly exited?: boolean };
+    /** True once another command took the lock over (a lease that ran out while this one was stopped). */
+    lost?(): boolean;
     release(): void | Promise<void>;
 }
 

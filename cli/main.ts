@@ -104,9 +104,15 @@ async function main(argv: string[]): Promise<number> {
         const lockAndSync = async (what: string) => {
             const l = await r.lock(what);
             try {
-                if (l.tookOver) {
-                    say(`an earlier \`noteshub ${l.tookOver.command}\` (pid ${l.tookOver.pid} on ${l.tookOver.host}) died; clearing the stack lock its pulumi up may have left`);
-                    await cancel(stack);
+                if (l.tookOver?.exited !== false) {
+                    if (l.tookOver) {
+                        say(`an earlier \`noteshub ${l.tookOver.command}\` (pid ${l.tookOver.pid} on ${l.tookOver.host}) died; clearing the stack lock its pulumi up may have left`);
+                        await cancel(stack);
+                    }
+                } else {
+                    // Its lease ran out, but it may only have slept: Pulumi's own lock (if its up holds one) stays, so
+                    // two ups never run at once; pulumi says so if it is held.
+                    say(`took over the lock of \`noteshub ${l.tookOver.command}\` (${(l.tookOver as { who?: string }).who ?? l.tookOver.host}, pid ${l.tookOver.pid} on ${l.tookOver.host}): not renewed for longer than its lease. If its pulumi up is still running, pulumi refuses a second one; if it is gone for good: npm run pulumi -- cancel --stack ${stackName}`);
                 }
                 await sync();
             } catch (err) {
@@ -118,13 +124,14 @@ async function main(argv: string[]): Promise<number> {
         if (command.changes) lock = await lockAndSync(line);
         else if (name === "status" && !(await r.held())) await sync();
         const pauseLock = async () => {
+            await r.flush();
             await lock?.release();
             lock = undefined;
             return async () => {
                 lock = await lockAndSync(line);
             };
         };
-        const ctx: Context = { stack, args, options: parsed.values, say, json, log, records: r, lock: lockAndSync, pauseLock: command.changes ? pauseLock : undefined };
+        const ctx: Context = { stack, args, options: parsed.values, say, json, log, records: r, lock: lockAndSync, lockLost: () => lock?.lost?.() === true, pauseLock: command.changes ? pauseLock : undefined };
         const result = await command.run(ctx);
         if (json) process.stdout.write(JSON.stringify(result.json, null, 2) + "\n");
         return result.ok ? EXIT.ok : EXIT.failed;
@@ -136,12 +143,9 @@ async function main(argv: string[]): Promise<number> {
         if (json) process.stdout.write(JSON.stringify({ ok: false, command: line, error: message, exitCode: code }, null, 2) + "\n");
         return code;
     } finally {
-        try {
-            await lock?.release();
-        } finally {
-            // Every log entry is written before the command returns (to the bucket, for the S3 backend).
-            await records?.flush().catch((err) => process.stderr.write(`noteshub ${name}: the deployment log (${records!.where}) was not written: ${(err as Error).message}\n`));
-        }
+        // Every log entry is written before the lock is let go (the next holder's entries come after this one's).
+        await records?.flush().catch((err) => process.stderr.write(`noteshub ${name}: the deployment log (${records!.where}) was not written: ${(err as Error).message}\n`));
+        await Promise.resolve(lock?.release()).catch((err) => process.stderr.write(`noteshub ${name}: the stack lock was not let go (${(err as Error).message}); it is taken over once its lease runs out\n`));
     }
 }
 

@@ -6,7 +6,7 @@ import { type Backend, describeBackend } from "./backend";
 import { lockStack, type Lock } from "./lock";
 import { appendLog, logFile, parseLog, readLog, type LogEntry } from "./log";
 import { s3Client, type S3 } from "./s3";
-import { lockStackS3 } from "./s3Lock";
+import { holderDead, lockStackS3, machineId } from "./s3Lock";
 
 export interface StackRecords {
     /** Where they are, in words. */
@@ -44,8 +44,10 @@ export function recordsFor(backend: Backend, stack: string, who: () => string, s
     }
     let client: S3 | undefined;
     const s3 = () => (client ??= s3Client(backend, env));
-    const lockKey = `${S3_PREFIX}/locks/${stack}.json`;
-    const logKey = `${S3_PREFIX}/log/${stack}.jsonl`;
+    // `org/project/stack` and `stack` are one stack in a DIY backend: one lock and one log.
+    const name = stack.split("/").pop()!;
+    const lockKey = `${S3_PREFIX}/locks/${name}.json`;
+    const logKey = `${S3_PREFIX}/log/${name}.jsonl`;
     let pending: Promise<void> = Promise.resolve();
     let failed: Error | undefined;
     return {
@@ -71,7 +73,15 @@ export function recordsFor(backend: Backend, stack: string, who: () => string, s
             await pending;
             return parseLog((await s3().get(logKey))?.body ?? "");
         },
-        held: async () => (await s3().get(lockKey)) !== undefined,
+        held: async () => {
+            const now = await s3().get(lockKey);
+            if (!now) return false;
+            try {
+                return holderDead(JSON.parse(now.body), now.ageSec, { machine: machineId() }) === "alive";
+            } catch {
+                return false;
+            }
+        },
     };
 }
 

@@ -41,6 +41,8 @@ function undoOf(before: Declared, c: Change): Change {
 const progressLine = (l: string) => /\b(created|updated|replaced|deleted|failed)\b.*\(\d+s\)/.test(l) || /error:/.test(l);
 
 export interface RunOptions {
+    /** True once the command's stack lock was taken over: no further step runs. */
+    readonly lockLost?: () => boolean;
     /** Seconds to wait after a traffic step before checking both colours. */
     readonly pauseSec?: number;
     /**
@@ -67,6 +69,10 @@ export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Decl
     const results: StepResult[] = [];
     let current = declared; // what runs after each successful step
     for (const [i, step] of steps.entries()) {
+        if (opts.lockLost?.()) {
+            // Another command has the stack now (this one was stopped past its lock's lease): it owns what happens next.
+            return { ok: false, steps: results, restored: { label: "stopped: another command took the stack lock over while this one was stopped; nothing more was changed", ok: false } };
+        }
         report.step(i + 1, steps.length, step.label);
         const start = Date.now();
         await writeChange(s, step.change);

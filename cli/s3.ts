@@ -8,6 +8,8 @@ import type { S3Backend } from "./backend";
 export interface S3Object {
     readonly body: string;
     readonly etag: string;
+    /** Seconds since it was last written, by the server's clock (its Date minus Last-Modified): no operator's clock. */
+    readonly ageSec: number;
 }
 
 export class S3Error extends Error {
@@ -61,15 +63,19 @@ export function s3Client(b: S3Backend, env: NodeJS.ProcessEnv = process.env): S3
                 return undefined;
             }
             if (!r.ok) return fail("GET", key, r);
-            return { body: await r.text(), etag: r.headers.get("etag") ?? "" };
+            const server = Date.parse(r.headers.get("date") ?? "");
+            const written = Date.parse(r.headers.get("last-modified") ?? "");
+            const ageSec = Number.isFinite(server) && Number.isFinite(written) ? Math.max(0, (server - written) / 1000) : 0;
+            return { body: await r.text(), etag: r.headers.get("etag") ?? "", ageSec };
         },
         async put(key, body, when) {
             const headers: Record<string, string> = { "content-type": "application/json" };
             if ("ifNoneMatch" in when) headers["if-none-match"] = "*";
             else headers["if-match"] = when.ifMatch;
             const r = await call("PUT", key, { body, headers });
-            // 412: the condition failed; 409: a concurrent conditional write to the same key won (AWS S3 says so).
-            if (r.status === 412 || r.status === 409) {
+            // 412: the condition failed; 409: a concurrent conditional write to the same key won (AWS S3 says so);
+            // 404 on If-Match: the object it was to replace is gone (released meanwhile).
+            if (r.status === 412 || r.status === 409 || (r.status === 404 && "ifMatch" in when)) {
                 await r.body?.cancel();
                 return undefined;
             }
@@ -79,7 +85,7 @@ export function s3Client(b: S3Backend, env: NodeJS.ProcessEnv = process.env): S3
         },
         async remove(key, ifMatch) {
             const r = await call("DELETE", key, { headers: ifMatch ? { "if-match": ifMatch } : {} });
-            if (r.status === 412) {
+            if (r.status === 412 || r.status === 409) {
                 await r.body?.cancel();
                 return false;
             }

@@ -73,8 +73,8 @@ export async function syncWithLastUpdate(s: OpenStack): Promise<string[]> {
     const set: Record<string, { value: string }> = {};
     for (const d of keys) if (d.deployed !== undefined) for (const [path, leaf] of leaves(`${NAMESPACE}:${d.key}`, d.deployed)) set[path] = { value: leaf };
     for (const [v, digest] of Object.entries(digests)) set[`${NAMESPACE}:app.digests["${v}"]`] = { value: digest };
-    await s.stack.setAllConfig(set, true);
-    const by = `update ${last.version} (${new Date(last.startTime).toISOString()}${last.message ? `, "${last.message}"` : ""})`;
+    if (Object.keys(set).length) await s.stack.setAllConfig(set, true);
+    const by = `update ${last.version} (${new Date(last.startTime).toISOString()}${last.message ? `, "${last.message}"` : ""}${last.result === "succeeded" ? "" : `, ${last.result}`})`;
     return [
         ...keys.map((d) => `${d.key}: ${d.here === undefined ? "(unset)" : JSON.stringify(d.here)} here, ${d.deployed === undefined ? "(unset)" : JSON.stringify(d.deployed)} in ${by}`),
         ...Object.entries(digests).map(([v, digest]) => `app.digests["${v}"] = ${digest}, released from another clone`),

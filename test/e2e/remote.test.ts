@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { readLog } from "../../cli/log";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect, engineError } from "../../infra/docker/engine";
@@ -17,6 +18,8 @@ import { http, ROOT, TestStack, type CliRun } from "../helpers/stack";
 import { hostDocker, knownHostsFile, loadImages, startTestHost, stopTestHost, type TestHost } from "../helpers/testhost";
 
 const STACK = "e2e-remote";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("a remote Docker host over ssh and mutual TLS (real sshd, an engine in its own namespace)", { timeout: 30 * 60_000 }, () => {
     let host: TestHost;
@@ -43,11 +46,12 @@ describe("a remote Docker host over ssh and mutual TLS (real sshd, an engine in 
         execFileSync("docker", ["rmi", `noteshub-${STACK}-mongo:7.0`], { stdio: "ignore" });
         // Production as the README walks it, on the test host and registry: nothing released yet (no app.digests).
         stack = new TestStack(STACK, productionValues({
-            app: { repository: `${registry.addr}/noteshub/noteshub-api` },
+            // The drill's switches (a file in the container) let the watch test make the live colour sick at run time.
+            app: { repository: `${registry.addr}/noteshub/noteshub-api`, env: { NOTESHUB_DRILL_DIR: "/tmp/noteshub-drill" } },
             release: { context: "examples/noteshub-api" },
             database: { image: `${registry.addr}/library/mongo:7.0@${dbDigest}` },
             loadBalancer: { port: 8080, bindAddress: "0.0.0.0" },
-            monitoring: { stepSec: 1, watchSec: 1 },
+            monitoring: { stepSec: 1, watchSec: 1, statusEverySec: 2, triggers: { health: { failures: 3, intervalSec: 1 } } },
             docker: { host: `ssh://${host.sshUser}@${host.addr}`, knownHosts: join(host.dir, "none"), identityFile: host.sshKey },
         }));
         stack.init({ "database.password": "e2e-password-0123", "registry.password": registry.password });
@@ -161,6 +165,42 @@ describe("a remote Docker host over ssh and mutual TLS (real sshd, an engine in 
         assert.equal(hostImages(), imagesBefore, "the rollback pulled nothing");
     });
 
+    // After the immediate rollback: blue (v1.0.0) live, green (v1.1.0) idle. (With both colours on one version an
+    // automatic rollback has nowhere to go: it says so and a human decides.)
+    it("a watch trigger on the remote host: the live colour's health failing rolls it back, the watcher reading it over ssh", async () => {
+        const failHealth = (color: string, on: boolean) =>
+            hostDocker(host, "exec", `noteshub-${STACK}-${color}`, "sh", "-c", on ? "mkdir -p /tmp/noteshub-drill && touch /tmp/noteshub-drill/fail-health" : "rm -f /tmp/noteshub-drill/fail-health");
+        const live = async () => ((await http(`${url}/lb/status`)).body as { active: string }).active;
+        assert.equal(await live(), "blue");
+        const w = stack.noteshub("watch", "--for", "90", "--every", "1");
+        let said = "";
+        w.child.stderr!.on("data", (d) => (said += d));
+        try {
+            await sleep(5000); // its first probes and access-log reads are in
+            const failedAt = Date.now();
+            failHealth("blue", true);
+            let movedAt = 0;
+            while (!movedAt && Date.now() - failedAt < 40_000) {
+                if ((await live()) === "green") movedAt = Date.now();
+                else await sleep(100);
+            }
+            assert.ok(movedAt, `traffic never moved to green; the watcher said:\n${said}`);
+            console.log(`# watch trigger (health, 3 x 1 s) on the remote host: traffic on green ${((movedAt - failedAt) / 1000).toFixed(1)} s after blue began failing`);
+            for (const until = Date.now() + 60_000; !readLog(stack.logFile).some((e) => e.event === "command-finished" && e.what === "rollback (trigger health)"); ) {
+                assert.ok(Date.now() < until, `the watcher's rollback was never recorded; it said:\n${said}`);
+                await sleep(200);
+            }
+        } finally {
+            w.child.kill("SIGINT");
+            failHealth("blue", false);
+        }
+        const r = await w.done;
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(r.json.actions.map((a: { trigger: { trigger: string } }) => a.trigger.trigger), ["health"]);
+        const h = await http(`${url}/health`);
+        assert.deepEqual([h.headers.get("x-noteshub-color"), h.body.version], ["green", "v1.1.0"], "back on the release the operator had rolled back from: blue is the sick one now");
+    });
+
     it("a standard rollback with downs on the remote host: 0 failed from outside, the schema goes back", async () => {
         assert.equal(stack.outputs().schema, 2);
         await underLoad("remote standard rollback to v1.0.0", async () => {
@@ -170,6 +210,17 @@ describe("a remote Docker host over ssh and mutual TLS (real sshd, an engine in 
         assert.equal(stack.outputs().schema, 1, "002's down ran");
         const h = await http(`${url}/health`);
         assert.deepEqual([h.headers.get("x-noteshub-color"), h.body.version], ["blue", "v1.0.0"]);
+    });
+
+    it("an emergency rollback on the remote host: the other colour restarted there, all traffic to it", async () => {
+        const other = (await http(`${url}/health`)).headers.get("x-noteshub-color") === "green" ? "blue" : "green";
+        const before = hostDocker(host, "inspect", "-f", "{{.State.StartedAt}}", `noteshub-${STACK}-${other}`);
+        const r = await cli("rollback", "--emergency");
+        console.log(`# emergency rollback on the remote host: ${(r.ms / 1000).toFixed(1)} s`);
+        assert.match(r.stderr, new RegExp(`emergency: restarting noteshub-${STACK}-${other}`));
+        assert.notEqual(hostDocker(host, "inspect", "-f", "{{.State.StartedAt}}", `noteshub-${STACK}-${other}`), before, "restarted on the host");
+        const h = await http(`${url}/health`);
+        assert.deepEqual([h.headers.get("x-noteshub-color"), h.body.version], [other, "v1.0.0"]);
     });
 
     it("database-not-exposed holds on the host: no database port is published or listened on there", () => {
