@@ -1,6 +1,7 @@
 // Where a stack's noteshub records live: its command lock and its deployment log, beside the Pulumi state
 // (cli/backend.ts). The file backend keeps them on this machine, as before; the S3 backend keeps them in the same
 // bucket, so everyone on the rota sees one lock and one log per stack, whichever clone they run from.
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { type Backend, describeBackend } from "./backend";
 import { lockStack, type Lock } from "./lock";
@@ -77,7 +78,7 @@ export function recordsFor(backend: Backend, stack: string, who: () => string, s
             const now = await s3().get(lockKey);
             if (!now) return false;
             try {
-                return holderDead(JSON.parse(now.body), now.ageSec, { machine: machineId() }) === "alive";
+                return holderDead(JSON.parse(now.body), now.ageSec, { machine: machineId(), host: hostname() }) === "alive";
             } catch {
                 return false;
             }

@@ -2,7 +2,8 @@
 // their commands on one stack. One object per stack, created only if absent (`If-None-Match: *`): exactly one
 // creator wins. A holder renews it as a lease; another machine cannot see whether a process is alive, so a lock
 // not renewed for LEASE_SEC is a dead holder's, replaced only by the one process whose `If-Match` on exactly that
-// version succeeds. A holder whose lease was taken says so when it lets go (it was stopped for longer than the lease).
+// version succeeds. A holder that finds its lease taken (it was stopped for longer than the lease) says so, runs no
+// further step, and neither renews nor releases the new holder's lock.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -34,9 +35,10 @@ export function machineId(): string {
  * Whether a holder is gone: it was a process of this machine that no longer exists (provably dead), or its lease ran
  * out: not renewed for leaseSec by the server's clock (`ageSec`, so operators' clocks don't matter).
  */
-export function holderDead(h: Held | undefined, ageSec: number, me: { machine: string }, leaseSec = LEASE_SEC): "alive" | "exited" | "expired" {
+export function holderDead(h: Held | undefined, ageSec: number, me: { machine: string; host: string }, leaseSec = LEASE_SEC): "alive" | "exited" | "expired" {
     if (!h || typeof h.token !== "string") return "expired"; // unreadable: nobody can ever release it
-    if (h.machine === me.machine && !alive(h.pid)) return "exited";
+    // Both must match: containers built from one image can share a machine id, machines can share a host name.
+    if (h.machine === me.machine && h.host === me.host && !alive(h.pid)) return "exited";
     return ageSec > leaseSec ? "expired" : "alive";
 }
 
@@ -76,7 +78,7 @@ export async function lockStackS3(s3: S3, key: string, stack: string, command: s
             const current = await s3.get(key);
             if (!current) continue; // released meanwhile
             const h = parse(current.body);
-            const state = holderDead(h, current.ageSec, { machine }, leaseSec);
+            const state = holderDead(h, current.ageSec, { machine, host }, leaseSec);
             if (state === "alive") throw busy(h!);
             etag = await s3.put(key, JSON.stringify(mine()), { ifMatch: current.etag });
             if (etag === undefined) continue; // another process took it over first, or its holder renewed: look again

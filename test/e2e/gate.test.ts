@@ -24,9 +24,9 @@ describe("health gate (real pulumi, Docker, nginx, FerretDB)", { timeout: 15 * 6
 
     before(async () => {
         // The first up starts everything at once (on a busy CI machine a colour may take longer than 6 s to listen):
-        // it gets the default deadline; the sick colours below get 6 s.
+        // it gets the default deadline; the sick colours below get 15 s (a restarted container must start within it).
         ({ stack, url } = await startTestStack(STACK, { healthGate: { intervalMs: 300 } }));
-        stack.must("config", "set", "--path", "healthGate.timeoutSec", "6");
+        stack.must("config", "set", "--path", "healthGate.timeoutSec", "15");
         assert.equal(await liveVersion(), "v1.0.0");
     });
     after(() => stack?.dispose());
@@ -40,7 +40,7 @@ describe("health gate (real pulumi, Docker, nginx, FerretDB)", { timeout: 15 * 6
 
     it("a colour that never listens fails at the gate's deadline (one still starting is not failing)", async () => {
         const out = flipToSickGreen({ NOTESHUB_NO_LISTEN: "1" });
-        assert.match(out, /health gate: green \(v1\.0\.1\) .*GET \/health failed \(never answered within 6s, \d+ probes\)\. Last answer: no answer \(curl: \(7\) Failed to connect/);
+        assert.match(out, /health gate: green \(v1\.0\.1\) .*GET \/health failed \(never answered within 15s, \d+ probes\)\. Last answer: no answer \(curl: \(7\) Failed to connect/);
         assert.equal(await liveVersion(), "v1.0.0");
     });
 
@@ -52,7 +52,7 @@ describe("health gate (real pulumi, Docker, nginx, FerretDB)", { timeout: 15 * 6
 
     it("a flapping colour does not pass on a lucky answer", async () => {
         const out = flipToSickGreen({ NOTESHUB_FLAP_HEALTH: "1" });
-        assert.match(out, /health gate: green \(v1\.0\.1\) .*GET \/health failed \(not 3 healthy answers in a row within 6s, \d+ probes\)/);
+        assert.match(out, /health gate: green \(v1\.0\.1\) .*GET \/health failed \(not 3 healthy answers in a row within 15s, \d+ probes\)/);
         assert.equal(await liveVersion(), "v1.0.0");
     });
 
