@@ -22,12 +22,7 @@ export type Backend =
 
 export type S3Backend = Extract<Backend, { kind: "s3" }>;
 
-export class BackendError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.message = message;
-    }
-}
+export class BackendError extends Error {}
 
 /** The state directory of the file backend when nothing else is set. */
 export const defaultStateDir = (): string => process.env.NOTESHUB_STATE_DIR ?? join(homedir(), ".noteshub-deploy", "state");

@@ -12,12 +12,7 @@ export interface S3Object {
     readonly ageSec: number;
 }
 
-export class S3Error extends Error {
-    constructor(message: string) {
-        super(message);
-        this.message = message;
-    }
-}
+export class S3Error extends Error {}
 
 export interface S3 {
     /** The object, or undefined when there is none. */
