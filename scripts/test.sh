@@ -35,10 +35,22 @@ for f in test/unit/*.test.ts test/policy/*.test.ts test/components/*.test.ts tes
   case " ${lane_b[*]} " in *" $f "*) ;; *) lane_a+=("$f") ;; esac
 done
 logs=$(mktemp -d)
+# Each lane has a deadline (CI stops the whole run at 90 min; a hung suite must fail here, with its log, first) and
+# each test one of its own; every test's result and figure is printed as it comes, so a slow run shows where it is.
+# The deadline counts from this script's start (SECONDS), so a cold machine's engine builds come out of it too.
+lane_deadline=${NOTESHUB_LANE_DEADLINE:-$(( 85 * 60 - SECONDS ))s}
 run_lane() {
   local name=$1; shift
-  node --import tsx --test --test-concurrency=1 "$@" >"$logs/$name.log" 2>&1
-  echo $? >"$logs/$name.rc"
+  local start; start=$(date +%s)
+  set +e
+  timeout -k 30s "$lane_deadline" node --import tsx --test --test-concurrency=1 --test-timeout=1200000 "$@" 2>&1 \
+    | tee "$logs/$name.log" \
+    | grep --line-buffered -E '^ *(not )?ok [0-9]+ - |^# [^ ]' \
+    | while IFS= read -r line; do printf '[%s %4ss] %s\n' "$name" "$(( $(date +%s) - start ))" "$line"; done
+  local rc=${PIPESTATUS[0]}
+  set -e
+  [ "$rc" = 124 ] && echo "[$name] lane deadline ($lane_deadline) passed: stopped" | tee -a "$logs/$name.log"
+  echo "$rc" >"$logs/$name.rc"
 }
 run_lane a "${lane_a[@]}" & pid_a=$!
 run_lane b "${lane_b[@]}" & pid_b=$!
