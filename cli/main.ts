@@ -98,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
         // what runs, taken under the lock. A status while a command holds the stack leaves this clone's file to it.
         const sync = async () => {
             if (backend.kind !== "s3") return;
-            const took = await syncWithLastUpdate(stack);
+            const took = await syncWithLastUpdate(stack, await r.read());
             if (took.length) say(`Pulumi.${stackName}.yaml was behind the stack; taken from its last update:\n  ${took.join("\n  ")}`);
         };
         const lockAndSync = async (what: string) => {

@@ -5,6 +5,7 @@
 // is hours behind; a released version whose digest differs here and there is refused.
 import { NAMESPACE } from "../infra/config";
 import { PlanError } from "./plan";
+import type { LogEntry } from "./log";
 import { leaves, type HistoricValue, type OpenStack } from "./stack";
 
 /** The keys noteshub's commands write: the declared state. */
@@ -36,10 +37,24 @@ const canonical = (v: unknown): string =>
 const digestsOf = (app: unknown): Record<string, string> => ((app as { digests?: Record<string, string> } | undefined)?.digests ?? {});
 
 /**
- * What this clone's config lacks of the last update's: the declared keys that differ, and released digests it does
- * not have. Throws when one version has two digests (two builds released under one version).
+ * The digests `noteshub release` recorded in the stack's shared log, by version: a version released from another
+ * clone is known here before anyone deploys it (its digest reaches the stack's history only with an update).
  */
-export function behind(here: Record<string, HistoricValue>, deployed: Record<string, HistoricValue>): { keys: Difference[]; digests: Record<string, string> } {
+export function releasedDigests(log: readonly LogEntry[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const e of log) {
+        const f = e.figures as { version?: unknown; digest?: unknown } | undefined;
+        if (e.event === "command-finished" && e.ok && /^release /.test(e.command) && typeof f?.version === "string" && typeof f.digest === "string") out[f.version] = f.digest;
+    }
+    return out;
+}
+
+/**
+ * What this clone's config lacks of the last update's: the declared keys that differ, and released digests it does
+ * not have (the last update's, and those the shared log says were released). Throws when one version has two
+ * digests (two builds released under one version).
+ */
+export function behind(here: Record<string, HistoricValue>, deployed: Record<string, HistoricValue>, released: Record<string, string> = {}): { keys: Difference[]; digests: Record<string, string> } {
     const keys: Difference[] = [];
     for (const k of DECLARED_KEYS) {
         const key = `${NAMESPACE}:${k}`;
@@ -48,7 +63,13 @@ export function behind(here: Record<string, HistoricValue>, deployed: Record<str
         if (canonical(h) !== canonical(d)) keys.push({ key: k, here: h, deployed: d });
     }
     const mine = digestsOf(valueOf(here[`${NAMESPACE}:app`]));
-    const theirs = digestsOf(valueOf(deployed[`${NAMESPACE}:app`]));
+    const ran = digestsOf(valueOf(deployed[`${NAMESPACE}:app`]));
+    for (const [v, digest] of Object.entries(released)) {
+        if (ran[v] !== undefined && ran[v] !== digest) {
+            throw new PlanError(`app.digests["${v}"]: the stack's last update ran ${ran[v]}, but the deployment log says ${v} was released as ${digest}: two builds under one version. Check the registry (the version's tag names one of them) and release the other build as a new version`);
+        }
+    }
+    const theirs = { ...released, ...ran };
     const digests: Record<string, string> = {};
     for (const [v, digest] of Object.entries(theirs)) {
         if (mine[v] === undefined) digests[v] = digest;
@@ -61,12 +82,16 @@ export function behind(here: Record<string, HistoricValue>, deployed: Record<str
     return { keys, digests };
 }
 
-/** Brings this clone's declared keys and digests to the last update's; returns what it took, in words. */
-export async function syncWithLastUpdate(s: OpenStack): Promise<string[]> {
+/**
+ * Brings this clone's declared keys and digests to the last update's, and takes the digests released since (from
+ * the shared log); returns what it took, in words.
+ */
+export async function syncWithLastUpdate(s: OpenStack, log: readonly LogEntry[] = []): Promise<string[]> {
     const last = (await s.stack.history(20)).find((u) => u.kind === "update");
-    if (!last?.config) return [];
+    const released = releasedDigests(log);
+    if (!last?.config && !Object.keys(released).length) return [];
     const here = (await s.stack.getAllConfig()) as Record<string, HistoricValue>;
-    const { keys, digests } = behind(here, last.config as Record<string, HistoricValue>);
+    const { keys, digests } = behind(here, (last?.config ?? here) as Record<string, HistoricValue>, released);
     if (!keys.length && !Object.keys(digests).length) return [];
     const remove = keys.filter((d) => `${NAMESPACE}:${d.key}` in here).map((d) => `${NAMESPACE}:${d.key}`);
     if (remove.length) await s.stack.removeAllConfig(remove, false);
@@ -74,9 +99,12 @@ export async function syncWithLastUpdate(s: OpenStack): Promise<string[]> {
     for (const d of keys) if (d.deployed !== undefined) for (const [path, leaf] of leaves(`${NAMESPACE}:${d.key}`, d.deployed)) set[path] = { value: leaf };
     for (const [v, digest] of Object.entries(digests)) set[`${NAMESPACE}:app.digests["${v}"]`] = { value: digest };
     if (Object.keys(set).length) await s.stack.setAllConfig(set, true);
-    const by = `update ${last.version} (${new Date(last.startTime).toISOString()}${last.message ? `, "${last.message}"` : ""}${last.result === "succeeded" ? "" : `, ${last.result}`})`;
+    const by = last ? `update ${last.version} (${new Date(last.startTime).toISOString()}${last.message ? `, "${last.message}"` : ""}${last.result === "succeeded" ? "" : `, ${last.result}`})` : "";
     return [
         ...keys.map((d) => `${d.key}: ${d.here === undefined ? "(unset)" : JSON.stringify(d.here)} here, ${d.deployed === undefined ? "(unset)" : JSON.stringify(d.deployed)} in ${by}`),
-        ...Object.entries(digests).map(([v, digest]) => `app.digests["${v}"] = ${digest}, released from another clone`),
+        ...Object.entries(digests).map(([v, digest]) => `app.digests["${v}"] = ${digest}, released from another clone${ran(last, v) ? "" : " (in the deployment log; not deployed yet)"}`),
     ];
 }
+
+const ran = (last: { config?: Record<string, unknown> } | undefined, v: string): boolean =>
+    digestsOf(valueOf((last?.config as Record<string, HistoricValue> | undefined)?.[`${NAMESPACE}:app`]))[v] !== undefined;

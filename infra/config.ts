@@ -73,6 +73,29 @@ const schema = z.strictObject({
          * 5.14+). Set false for a Docker host with an older kernel.
          */
         migrateAcceptQueue: z.boolean().default(true),
+        /**
+         * The name users reach NotesHub by (a DNS name or an address): what the `url` output names, and what the TLS
+         * certificate must cover. Default: the bind address, or the remote Docker host's name when it binds 0.0.0.0.
+         */
+        hostname: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/, "must be a host name or an address").optional(),
+        /**
+         * HTTPS at the balancer (infra/tls.ts): it terminates TLS with this certificate and key, answers plain HTTP with
+         * a redirect to HTTPS, and sends HSTS. A new certificate is a new nginx instance beside the old one: no request
+         * is dropped. Each of the certificate and key comes either as config (the key a secret) or as a file on the
+         * machine that runs pulumi, read at every `up`.
+         */
+        tls: z.strictObject({
+            /** PEM: the server certificate, then any intermediates. */
+            certificate: z.string().min(1).optional(),
+            certificateFile: z.string().min(1).optional(),
+            /** PEM private key; store it with `pulumi config set --secret`. */
+            key: z.string().min(1).optional(),
+            keyFile: z.string().min(1).optional(),
+            /** Host port for HTTPS (443 in production); loadBalancer.port keeps answering plain HTTP with a redirect. */
+            port: port.default(8443),
+            /** Strict-Transport-Security max-age; 0 sends none. */
+            hstsMaxAgeSec: z.number({ error: "must be a number of seconds" }).int("must be whole seconds").min(0).max(63_072_000).default(31_536_000),
+        }).optional(),
     }).prefault({}),
     healthGate: z.strictObject({
         /** Time between /health probes. */
@@ -251,6 +274,21 @@ function crossCheck(values: Record<string, unknown>, problems: string[], stack: 
     const lbPort = obj(values.loadBalancer).port ?? 8080;
     if (db.hostPort !== undefined && db.hostPort === lbPort) {
         problems.push(`${NAMESPACE}:database.hostPort: ${db.hostPort} is also loadBalancer.port; fix: pulumi config set --path 'database.hostPort' <another port>`);
+    }
+    const tls = obj(values.loadBalancer).tls;
+    if (tls !== undefined) {
+        const t = obj(tls);
+        const tlsPort = t.port ?? 8443;
+        if (tlsPort === lbPort) problems.push(`${NAMESPACE}:loadBalancer.tls.port: ${tlsPort} is also loadBalancer.port (which answers plain HTTP with a redirect); fix: pulumi config set --path 'loadBalancer.tls.port' 443`);
+        if (db.hostPort !== undefined && db.hostPort === tlsPort) problems.push(`${NAMESPACE}:database.hostPort: ${db.hostPort} is also loadBalancer.tls.port; fix: pulumi config set --path 'database.hostPort' <another port>`);
+        for (const part of ["certificate", "key"] as const) {
+            const given = [t[part], t[`${part}File`]].filter((v) => v !== undefined).length;
+            if (given !== 1) {
+                problems.push(`${NAMESPACE}:loadBalancer.tls.${part}: ${given === 0 ? "required" : `give ${part} or ${part}File, not both`}; fix: ` +
+                    (part === "key" ? `pulumi config set --secret --path 'loadBalancer.tls.key' < key.pem, or pulumi config set --path 'loadBalancer.tls.keyFile' /path/to/key.pem`
+                        : `pulumi config set --path 'loadBalancer.tls.certificate' < cert.pem, or pulumi config set --path 'loadBalancer.tls.certificateFile' /path/to/cert.pem`));
+            }
+        }
     }
     if (values.environment === "production") {
         if (db.hostPort !== undefined) {

@@ -23,14 +23,29 @@ import { Preflight } from "./providers/preflight";
 import { DestroyGuard } from "./providers/destroyGuard";
 import { Release } from "./providers/release";
 import { storageOf } from "./stackFile";
+import { tlsMaterial } from "./tls";
+import { readFileSync } from "node:fs";
 import { weightsOf } from "./render/nginx";
 
 const cfg = loadConfig();
 const names = namesFor(cfg);
+// The host users reach: said by loadBalancer.hostname, else the bound address (the remote Docker host's name when
+// it binds every address).
+const publicHost = cfg.loadBalancer.hostname
+    ?? (cfg.loadBalancer.bindAddress === "0.0.0.0" ? (engineHostName(cfg.docker) ?? "127.0.0.1") : cfg.loadBalancer.bindAddress);
+// The certificate and key are checked here, before any resource, so a bad one changes nothing.
+const tls = (() => {
+    const t = cfg.loadBalancer.tls;
+    if (!t) return undefined;
+    const { material, problems } = tlsMaterial(t, { readFile: (f) => readFileSync(f, "utf8"), now: new Date(), host: publicHost });
+    if (!material) throw new pulumi.RunError(`stack ${cfg.stack}: ${problems.length} TLS problem${problems.length === 1 ? "" : "s"}, nothing was changed:\n` + problems.map((p) => `  - ${p}`).join("\n"));
+    return { material, port: t.port, hstsMaxAgeSec: t.hstsMaxAgeSec };
+})();
 const preflight = new Preflight("preflight", {
     docker: cfg.docker,
     ports: [
         { container: names.of("lb"), hostIp: cfg.loadBalancer.bindAddress, port: cfg.loadBalancer.port, configKey: "loadBalancer.port" },
+        ...(tls ? [{ container: names.of("lb"), hostIp: cfg.loadBalancer.bindAddress, port: tls.port, configKey: "loadBalancer.tls.port" }] : []),
         ...(cfg.database.hostPort ? [{ container: names.of("db"), hostIp: "127.0.0.1", port: cfg.database.hostPort, configKey: "database.hostPort" }] : []),
     ],
 });
@@ -101,7 +116,8 @@ const lb = new LoadBalancer("lb", {
     holderImage: holder,
     port: cfg.loadBalancer.port,
     bindAddress: cfg.loadBalancer.bindAddress,
-    engineHost: engineHostName(cfg.docker),
+    publicHost,
+    tls,
     drainSec: cfg.loadBalancer.drainSec,
     migrateAcceptQueue: cfg.loadBalancer.migrateAcceptQueue,
     guard: (c) => guardOf(c, "*", "the balancer's port holder"),
@@ -153,6 +169,8 @@ const release = new Release("release", {
 new DestroyGuard("destroy-guard", { docker, balancer: names.of("lb"), stack: cfg.stack }, { dependsOn: [release, lb, colors.blue, colors.green, database, migrations, images] });
 
 export const url = lb.url;
+/** When the balancer's certificate expires (loadBalancer.tls). */
+export const certificateExpires = tls?.material.expires;
 export const liveColor = cfg.activeColor;
 /** Percent of requests each colour gets. */
 export const traffic = weightsOf(cfg.activeColor, cfg.traffic);

@@ -1,7 +1,9 @@
 // Synthetic users for the drill: N keep-alive clients, each a loop of GET /api/notes through the balancer, each
 // request recorded with the colour that answered (X-NotesHub-Color) — the users' side of the story, next to the
-// balancer's log. Plain node:http, so an operator's machine needs no load tool.
-import { Agent, request } from "node:http";
+// balancer's log. Plain node:http (node:https for a stack with loadBalancer.tls: a private CA is trusted through
+// NODE_EXTRA_CA_CERTS, as for fetch), so an operator's machine needs no load tool.
+import * as http from "node:http";
+import * as https from "node:https";
 
 export interface Hit {
     /** When the answer ended (epoch ms). */
@@ -15,10 +17,13 @@ export class SyntheticLoad {
     readonly hits: Hit[] = [];
     private running = false;
     private loops: Promise<void>[] = [];
-    private readonly agent: Agent;
+    private readonly agent: http.Agent;
+    private readonly request: typeof http.request;
 
     constructor(private readonly url: string, private readonly clients = 8) {
-        this.agent = new Agent({ keepAlive: true, maxSockets: clients });
+        const tls = url.startsWith("https:");
+        this.agent = new (tls ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: clients });
+        this.request = (tls ? https.request : http.request) as typeof http.request;
     }
 
     start(): void {
@@ -41,7 +46,7 @@ export class SyntheticLoad {
         while (this.running) {
             const t0 = Date.now();
             const hit = await new Promise<Hit>((resolve) => {
-                const req = request(`${this.url}/api/notes?limit=5`, { agent: this.agent, timeout: 10_000 }, (res) => {
+                const req = this.request(`${this.url}/api/notes?limit=5`, { agent: this.agent, timeout: 10_000 }, (res) => {
                     res.resume();
                     res.on("end", () => resolve({ at: Date.now(), color: String(res.headers["x-noteshub-color"] ?? "none"), ok: (res.statusCode ?? 0) < 500, ms: Date.now() - t0 }));
                 });

@@ -23,7 +23,8 @@ import { DockerVolume } from "../providers/dockerVolume";
 import { HealthGate, type GateSettings } from "../providers/healthGate";
 import { TrafficState } from "../providers/trafficState";
 import { Routes } from "../providers/routes";
-import { renderState, weightsOf, type Backend } from "../render/nginx";
+import { renderState, TLS_CERT_PATH, TLS_KEY_PATH, weightsOf, type Backend } from "../render/nginx";
+import type { TlsMaterial } from "../tls";
 
 export interface LbBackend extends Backend {
     /** The colour's app container and image: a new one re-runs its gate. */
@@ -46,8 +47,10 @@ export interface LoadBalancerArgs {
     /** Host port and address to publish. */
     readonly port: number;
     readonly bindAddress: string;
-    /** The Docker host's own name when it is remote (tcp://, ssh://): what users reach when the port is on every address. */
-    readonly engineHost?: string;
+    /** The host users reach (loadBalancer.hostname, or its default: publicHost in infra/index.ts). */
+    readonly publicHost: string;
+    /** HTTPS (loadBalancer.tls): the checked certificate and key, the host port, HSTS. */
+    readonly tls?: { readonly material: TlsMaterial; readonly port: number; readonly hstsMaxAgeSec: number };
     /** Longest wait for an old nginx instance's clients to move before it quits anyway (loadBalancer.drainSec). */
     readonly drainSec: number;
     /** Set net.ipv4.tcp_migrate_req in the holder's network namespace (loadBalancer.migrateAcceptQueue, Linux 5.14+). */
@@ -65,8 +68,9 @@ export interface RoutingArgs {
     readonly gate: GateSettings;
 }
 
-/** Port nginx listens on inside the holder's network namespace (unprivileged, so it runs as www-data). */
+/** Ports nginx listens on inside the holder's network namespace (unprivileged, so it runs as www-data). */
 export const LB_LISTEN_PORT = 8080;
+export const LB_TLS_PORT = 8443;
 
 /** Ready: the instance answers on its own sockets and routes through its njs (images/nginx/ready.sh). */
 const READY = ["noteshub-ready"];
@@ -104,7 +108,10 @@ export class LoadBalancer extends pulumi.ComponentResource {
             env: {},
             network: args.network,
             aliases: [],
-            ports: [{ container: LB_LISTEN_PORT, host: args.port, hostIp: args.bindAddress }],
+            ports: [
+                { container: LB_LISTEN_PORT, host: args.port, hostIp: args.bindAddress },
+                ...(args.tls ? [{ container: LB_TLS_PORT, host: args.tls.port, hostIp: args.bindAddress }] : []),
+            ],
             // A new volume is filled from the image on first mount: the state directory, owned by www-data.
             mounts: [{ volume: this.stateVolume, target: STATE_DIR }],
             labels: { ...args.names.labels, "io.noteshub.role": "load-balancer" },
@@ -119,8 +126,10 @@ export class LoadBalancer extends pulumi.ComponentResource {
             waitFor: "running",
             guard: args.guard(holderName),
         }, { parent: this });
-        const host = args.bindAddress === "0.0.0.0" ? (args.engineHost ?? "127.0.0.1") : args.bindAddress;
-        this.url = `http://${host}:${args.port}`;
+        const host = args.publicHost;
+        this.url = args.tls
+            ? `https://${host}${args.tls.port === 443 ? "" : `:${args.tls.port}`}`
+            : `http://${host}${args.port === 80 ? "" : `:${args.port}`}`;
         this.containerId = holder.containerId;
         this.args = args;
         this.name = name;
@@ -175,7 +184,16 @@ export class LoadBalancer extends pulumi.ComponentResource {
             stack: args.names.prefix,
             backends: Object.fromEntries(COLORS.map((c) => [c, { host: r.backends[c].host, port: r.backends[c].port, addressId: r.backends[c].addressId }])),
             listenPort: LB_LISTEN_PORT,
+            tls: args.tls ? { listenPort: LB_TLS_PORT, publicPort: args.tls.port, hstsMaxAgeSec: args.tls.hstsMaxAgeSec } : undefined,
         }, { parent: this }).content;
+        // The certificate and key are written into the instance like its routes: a new certificate is a new instance
+        // beside the old one, never a reload. The key stays a secret in state; the instance is named by its hash.
+        const tlsFiles = (key: pulumi.Input<string>) => args.tls
+            ? [
+                { path: TLS_CERT_PATH, content: args.tls.material.certificate, uid: 33 },
+                { path: TLS_KEY_PATH, content: key, uid: 33, mode: 0o600 },
+            ]
+            : [];
         const spec = {
             docker: args.docker,
             owner: args.names.owner,
@@ -186,7 +204,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
             aliases: [],
             ports: [],
             mounts: [{ volume: this.stateVolume, target: STATE_DIR, readOnly: true }],
-            files: [{ path: "/etc/nginx/noteshub/routes.conf", content: routes, uid: 33 }],
+            files: [{ path: "/etc/nginx/noteshub/routes.conf", content: routes, uid: 33 }, ...tlsFiles(args.tls?.material.fingerprint ?? "")],
             labels: { ...args.names.labels, "io.noteshub.role": "balancer" },
             user: "www-data",
             ...HARDENED,
@@ -200,7 +218,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
         // The only instance is never removed while any colour serves (a handover always has a successor running).
         const guard = pulumi.secret(pulumi.output(args.guard(args.names.of("lb"))).apply((g) => ({ ...g, what: "the only nginx instance", running: null })));
         // Named by everything it is: any change is a new instance beside the old one, never the old one stopped first.
+        // (The key's place in the spec holds its fingerprint for naming; the instance gets the key itself, a secret.)
         const instanceName = pulumi.output(spec).apply((resolved) => `${args.names.of("lb")}-${shortHash(stableJson(resolved))}`);
-        return new DockerContainer(`${name}-nginx`, { ...spec, name: instanceName, guard }, { parent: this });
+        const files = args.tls ? [spec.files[0], ...tlsFiles(pulumi.secret(args.tls.material.key))] : spec.files;
+        return new DockerContainer(`${name}-nginx`, { ...spec, files, name: instanceName, guard }, { parent: this });
     }
 }

@@ -131,7 +131,7 @@ async function removeIfPresent(docker: import("dockerode"), idOrName: string): P
 async function writeFiles(container: import("dockerode").Container, files: ContainerFile[]): Promise<void> {
     const tarStream = require("tar-stream") as typeof import("tar-stream");
     const pack = tarStream.pack();
-    for (const f of files) pack.entry({ name: f.path.replace(/^\/+/, ""), mode: 0o644, uid: f.uid ?? 0, gid: f.uid ?? 0 }, f.content);
+    for (const f of files) pack.entry({ name: f.path.replace(/^\/+/, ""), mode: f.mode ?? 0o644, uid: f.uid ?? 0, gid: f.uid ?? 0 }, f.content);
     pack.finalize();
     await container.putArchive(pack as never, { path: "/" });
 }

@@ -3,13 +3,14 @@
 // a holder is replaced (old one first, its name is fixed), Pulumi has no reason to take the running nginx instance
 // down with it: the routes update, and a new instance with them takes over from the old one.
 import * as pulumi from "@pulumi/pulumi";
-import { renderRoutes, type RoutesInput } from "../render/nginx";
+import { renderRoutes, type RoutesInput, type RoutesTls } from "../render/nginx";
 import { diffInputs } from "./diff";
 
 export interface RoutesArgs {
     readonly stack: string;
     readonly backends: pulumi.Input<Record<string, pulumi.Input<{ host: string; port: number; addressId: pulumi.Input<string> }>>>;
     readonly listenPort: number;
+    readonly tls?: RoutesTls;
 }
 
 type Inputs = RoutesInput;
@@ -19,7 +20,7 @@ interface Outputs extends Inputs {
 
 export const provider = {
     async diff(_id: string, olds: Outputs, news: Inputs) {
-        return diffInputs(olds as never, news as never, { outputs: ["content"], inPlace: ["stack", "backends", "listenPort"] });
+        return diffInputs(olds as never, news as never, { outputs: ["content"], inPlace: ["stack", "backends", "listenPort", "tls"] });
     },
     async create(inputs: Inputs) {
         return { id: `routes-${inputs.stack}`, outs: { ...inputs, content: renderRoutes(inputs) } };

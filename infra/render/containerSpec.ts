@@ -23,6 +23,8 @@ export interface ContainerFile {
     readonly content: string;
     /** Owner uid/gid (default 0). */
     readonly uid?: number;
+    /** Permission bits (default 0o644; a private key 0o600). */
+    readonly mode?: number;
 }
 
 export interface Healthcheck {

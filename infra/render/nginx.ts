@@ -22,11 +22,26 @@ export interface RouteBackend {
     readonly addressId: string;
 }
 
+/** HTTPS at the balancer (loadBalancer.tls): nginx terminates TLS; plain HTTP is redirected to it. */
+export interface RoutesTls {
+    /** Port nginx listens on for HTTPS inside its container. */
+    readonly listenPort: number;
+    /** The host port users reach HTTPS on: where the redirect sends them (443 is left out of the URL). */
+    readonly publicPort: number;
+    /** Strict-Transport-Security max-age; 0 sends none. */
+    readonly hstsMaxAgeSec: number;
+}
+
+/** Where each instance finds its certificate and key (written into it before it starts, like the routes). */
+export const TLS_CERT_PATH = "/etc/nginx/noteshub/tls/cert.pem";
+export const TLS_KEY_PATH = "/etc/nginx/noteshub/tls/key.pem";
+
 export interface RoutesInput {
     readonly stack: string;
     readonly backends: Record<Color, RouteBackend>;
-    /** Port nginx listens on inside its container. */
+    /** Port nginx listens on inside its container (plain HTTP; with TLS, only to redirect). */
     readonly listenPort: number;
+    readonly tls?: RoutesTls;
 }
 
 export interface TrafficInput {
@@ -97,7 +112,7 @@ function upstream(color: Color, b: RouteBackend): string {
 }
 
 /** How a request is proxied to the colour chosen for it (the same in the normal and the draining location). */
-function proxy(target: string): string[] {
+function proxy(target: string, hsts: string[]): string[] {
     return [
         `        access_log /dev/stdout noteshub buffer=32k flush=1s;`,
         `        proxy_pass ${target};`,
@@ -106,9 +121,83 @@ function proxy(target: string): string[] {
         `        proxy_set_header Host $host;`,
         `        proxy_set_header X-Real-IP $remote_addr;`,
         `        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`,
+        `        proxy_set_header X-Forwarded-Proto $scheme;`,
         `        proxy_next_upstream error timeout;`,
         `        add_header X-NotesHub-Color $noteshub_routed always;`,
         `        add_header Set-Cookie $noteshub_cookie;`,
+        // A location's add_header replaces the server's, so HSTS is said again here.
+        ...hsts.map((h) => `    ${h}`),
+    ];
+}
+
+/** The server that routes users' requests: plain HTTP, or HTTPS with the certificate written into the instance. */
+function routingServer(r: RoutesInput): string[] {
+    const hsts = r.tls && r.tls.hstsMaxAgeSec > 0 ? [`    add_header Strict-Transport-Security "max-age=${r.tls.hstsMaxAgeSec}" always;`] : [];
+    const listen = r.tls
+        ? [
+            `    # HTTPS, shared with any other instance in the holder's network namespace: a new instance (a new`,
+            `    # certificate too) starts beside this one. HTTP/1.1 only, so a draining instance can close each connection.`,
+            `    listen ${r.tls.listenPort} ssl reuseport;`,
+            `    ssl_certificate ${TLS_CERT_PATH};`,
+            `    ssl_certificate_key ${TLS_KEY_PATH};`,
+            `    ssl_protocols TLSv1.2 TLSv1.3;`,
+            `    ssl_session_cache shared:noteshub_tls:10m;`,
+            `    ssl_session_timeout 1h;`,
+            ...hsts,
+        ]
+        : [
+            `    # Shared with any other instance in the holder's network namespace: a new instance starts beside this one.`,
+            `    listen ${r.listenPort} reuseport;`,
+        ];
+    return [
+        `server {`,
+        ...listen,
+        `    # This instance's own way in, for its readiness check (images/nginx/ready.sh).`,
+        `    listen unix:/tmp/nginx/http.sock;`,
+        `    client_max_body_size 50m;`,
+        ``,
+        `    location = /lb/status {`,
+        `        access_log off;`,
+        `        js_content noteshub.status;`,
+        `    }`,
+        ``,
+        `    location = /lb/route {`,
+        `        access_log off;`,
+        `        js_content noteshub.route;`,
+        `    }`,
+        ``,
+        `    location / {`,
+        `        # Chosen once per request (the state is read once): the colour proxied to is the colour logged.`,
+        `        set $noteshub_routed $noteshub_color;`,
+        `        # An instance being replaced closes each connection after its answer, so clients reconnect to the new one.`,
+        `        if ($noteshub_draining) {`,
+        `            rewrite ^ /.noteshub/drain last;`,
+        `        }`,
+        ...proxy("http://noteshub_$noteshub_routed", hsts),
+        `    }`,
+        ``,
+        `    location = /.noteshub/drain {`,
+        `        internal;`,
+        `        keepalive_timeout 0;`,
+        `        set $noteshub_routed $noteshub_color;`,
+        ...proxy("http://noteshub_$noteshub_routed$request_uri", hsts),
+        `    }`,
+        `}`,
+    ];
+}
+
+/** With TLS, plain HTTP only sends users to HTTPS (308 keeps the method and body) and closes the connection. */
+function redirectServer(r: RoutesInput, tls: RoutesTls): string[] {
+    const port = tls.publicPort === 443 ? "" : `:${tls.publicPort}`;
+    return [
+        `server {`,
+        `    listen ${r.listenPort} reuseport;`,
+        `    keepalive_timeout 0;`,
+        `    location / {`,
+        `        return 308 https://$host${port}$request_uri;`,
+        `    }`,
+        `}`,
+        "",
     ];
 }
 
@@ -135,40 +224,8 @@ export function renderRoutes(r: RoutesInput): string {
         `    server 127.0.0.1:1 down;`,
         `}`,
         "",
-        `server {`,
-        `    # Shared with any other instance in the holder's network namespace: a new instance starts beside this one.`,
-        `    listen ${r.listenPort} reuseport;`,
-        `    # This instance's own way in, for its readiness check (images/nginx/ready.sh).`,
-        `    listen unix:/tmp/nginx/http.sock;`,
-        `    client_max_body_size 50m;`,
-        ``,
-        `    location = /lb/status {`,
-        `        access_log off;`,
-        `        js_content noteshub.status;`,
-        `    }`,
-        ``,
-        `    location = /lb/route {`,
-        `        access_log off;`,
-        `        js_content noteshub.route;`,
-        `    }`,
-        ``,
-        `    location / {`,
-        `        # Chosen once per request (the state is read once): the colour proxied to is the colour logged.`,
-        `        set $noteshub_routed $noteshub_color;`,
-        `        # An instance being replaced closes each connection after its answer, so clients reconnect to the new one.`,
-        `        if ($noteshub_draining) {`,
-        `            rewrite ^ /.noteshub/drain last;`,
-        `        }`,
-        ...proxy("http://noteshub_$noteshub_routed"),
-        `    }`,
-        ``,
-        `    location = /.noteshub/drain {`,
-        `        internal;`,
-        `        keepalive_timeout 0;`,
-        `        set $noteshub_routed $noteshub_color;`,
-        ...proxy("http://noteshub_$noteshub_routed$request_uri"),
-        `    }`,
-        `}`,
+        ...(r.tls ? redirectServer(r, r.tls) : []),
+        ...routingServer(r),
         "",
     ].join("\n");
 }

@@ -256,8 +256,9 @@ describe("the balancer (holder, nginx instances, traffic state) against real ngi
     });
 
     it("diffs: the traffic state updates in place", async () => {
-        const olds = { docker: local, containerId: "a", state: "s", weights: { blue: 100 } };
-        assert.deepEqual(await traffic.provider.diff("id", olds, { ...olds, containerId: "b" }), { changes: true, replaces: [], deleteBeforeReplace: false });
+        // Ids no container has: the engine resolves a short prefix ("a") to any container whose id starts with it.
+        const olds = { docker: local, containerId: "noteshub-no-such-container-a", state: "s", weights: { blue: 100 } };
+        assert.deepEqual(await traffic.provider.diff("id", olds, { ...olds, containerId: "noteshub-no-such-container-b" }), { changes: true, replaces: [], deleteBeforeReplace: false });
         assert.deepEqual(await traffic.provider.diff("id", olds, { ...olds, state: "t" }), { changes: true, replaces: [], deleteBeforeReplace: false });
         assert.deepEqual(await traffic.provider.diff("id", olds, { ...olds }), { changes: false, replaces: [], deleteBeforeReplace: false });
     });

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { homedir } from "node:os";
 import { describe, it } from "node:test";
 import { BackendError, parseBackend } from "../../cli/backend";
-import { behind } from "../../cli/sync";
+import { behind, releasedDigests } from "../../cli/sync";
 import { PlanError } from "../../cli/plan";
 
 describe("parseBackend", () => {
@@ -74,6 +74,18 @@ describe("behind (a clone's declared keys against the last update)", () => {
         // A version released here and not deployed yet is kept (not a difference).
         const local = { ...here, "noteshub:app": v({ repository: "r", digests: { "v1.0.0": "sha256:aa", "v1.2.0": "sha256:cc" } }) };
         assert.deepEqual(behind(local, here).digests, {});
+    });
+
+    it("takes the digests the shared log says were released, before anyone deploys them", () => {
+        const entry = (command: string, figures: Record<string, unknown>, ok = true) => ({ time: "t", stack: "s", who: "w", command, event: "command-finished" as const, what: "", why: "", ok, figures });
+        const log = [
+            entry("release v1.2.0", { version: "v1.2.0", digest: "sha256:cc" }),
+            entry("release v1.3.0", { version: "v1.3.0", digest: "sha256:dd" }, false),
+            entry("deploy v1.2.0", { version: "v1.2.0", digest: "sha256:ee" }),
+        ];
+        assert.deepEqual(releasedDigests(log), { "v1.2.0": "sha256:cc" });
+        assert.deepEqual(behind(here, here, releasedDigests(log)).digests, { "v1.2.0": "sha256:cc" });
+        assert.throws(() => behind(here, here, { "v1.0.0": "sha256:ab" }), (e: Error) => e instanceof PlanError && /the stack's last update ran sha256:aa, but the deployment log says v1\.0\.0 was released as sha256:ab/.test(e.message));
     });
 
     it("refuses two builds released as one version", () => {

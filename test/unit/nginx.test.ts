@@ -69,6 +69,7 @@ server {
         proxy_set_header Host $host;
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
         proxy_next_upstream error timeout;
         add_header X-NotesHub-Color $noteshub_routed always;
         add_header Set-Cookie $noteshub_cookie;
@@ -85,12 +86,100 @@ server {
         proxy_set_header Host $host;
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
         proxy_next_upstream error timeout;
         add_header X-NotesHub-Color $noteshub_routed always;
         add_header Set-Cookie $noteshub_cookie;
     }
 }
 `);
+    });
+
+    it("with TLS: plain HTTP only redirects (closing its connection), HTTPS routes and sends HSTS, exactly", () => {
+        const out = renderRoutes({ stack: "noteshub-prod", backends, listenPort: 8080, tls: { listenPort: 8443, publicPort: 443, hstsMaxAgeSec: 31536000 } });
+        assert.equal(out.slice(out.indexOf("upstream noteshub_none")), `upstream noteshub_none {
+    server 127.0.0.1:1 down;
+}
+
+server {
+    listen 8080 reuseport;
+    keepalive_timeout 0;
+    location / {
+        return 308 https://$host$request_uri;
+    }
+}
+
+server {
+    # HTTPS, shared with any other instance in the holder's network namespace: a new instance (a new
+    # certificate too) starts beside this one. HTTP/1.1 only, so a draining instance can close each connection.
+    listen 8443 ssl reuseport;
+    ssl_certificate /etc/nginx/noteshub/tls/cert.pem;
+    ssl_certificate_key /etc/nginx/noteshub/tls/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:noteshub_tls:10m;
+    ssl_session_timeout 1h;
+    add_header Strict-Transport-Security "max-age=31536000" always;
+    # This instance's own way in, for its readiness check (images/nginx/ready.sh).
+    listen unix:/tmp/nginx/http.sock;
+    client_max_body_size 50m;
+
+    location = /lb/status {
+        access_log off;
+        js_content noteshub.status;
+    }
+
+    location = /lb/route {
+        access_log off;
+        js_content noteshub.route;
+    }
+
+    location / {
+        # Chosen once per request (the state is read once): the colour proxied to is the colour logged.
+        set $noteshub_routed $noteshub_color;
+        # An instance being replaced closes each connection after its answer, so clients reconnect to the new one.
+        if ($noteshub_draining) {
+            rewrite ^ /.noteshub/drain last;
+        }
+        access_log /dev/stdout noteshub buffer=32k flush=1s;
+        proxy_pass http://noteshub_$noteshub_routed;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_next_upstream error timeout;
+        add_header X-NotesHub-Color $noteshub_routed always;
+        add_header Set-Cookie $noteshub_cookie;
+        add_header Strict-Transport-Security "max-age=31536000" always;
+    }
+
+    location = /.noteshub/drain {
+        internal;
+        keepalive_timeout 0;
+        set $noteshub_routed $noteshub_color;
+        access_log /dev/stdout noteshub buffer=32k flush=1s;
+        proxy_pass http://noteshub_$noteshub_routed$request_uri;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_next_upstream error timeout;
+        add_header X-NotesHub-Color $noteshub_routed always;
+        add_header Set-Cookie $noteshub_cookie;
+        add_header Strict-Transport-Security "max-age=31536000" always;
+    }
+}
+`);
+    });
+
+    it("with TLS on another port the redirect names it; HSTS 0 sends none", () => {
+        const out = renderRoutes({ stack: "s", backends, listenPort: 8080, tls: { listenPort: 8443, publicPort: 9443, hstsMaxAgeSec: 0 } });
+        assert.match(out, /return 308 https:\/\/\$host:9443\$request_uri;/);
+        assert.doesNotMatch(out, /Strict-Transport-Security/);
+        assert.doesNotMatch(renderRoutes({ stack: "s", backends, listenPort: 8080 }), /ssl|308|Strict-Transport/);
     });
 
     it("changes with a colour's address holder, never with the colour, the share or a version", () => {
