@@ -91,7 +91,8 @@ export async function syncWithLastUpdate(s: OpenStack, log: readonly LogEntry[] 
     const released = releasedDigests(log);
     if (!last?.config && !Object.keys(released).length) return [];
     const here = (await s.stack.getAllConfig()) as Record<string, HistoricValue>;
-    const { keys, digests } = behind(here, (last?.config ?? here) as Record<string, HistoricValue>, released);
+    const deployed = (last?.config ?? here) as Record<string, HistoricValue>;
+    const { keys, digests } = behind(here, deployed, released);
     if (!keys.length && !Object.keys(digests).length) return [];
     const remove = keys.filter((d) => `${NAMESPACE}:${d.key}` in here).map((d) => `${NAMESPACE}:${d.key}`);
     if (remove.length) await s.stack.removeAllConfig(remove, false);
@@ -102,9 +103,6 @@ export async function syncWithLastUpdate(s: OpenStack, log: readonly LogEntry[] 
     const by = last ? `update ${last.version} (${new Date(last.startTime).toISOString()}${last.message ? `, "${last.message}"` : ""}${last.result === "succeeded" ? "" : `, ${last.result}`})` : "";
     return [
         ...keys.map((d) => `${d.key}: ${d.here === undefined ? "(unset)" : JSON.stringify(d.here)} here, ${d.deployed === undefined ? "(unset)" : JSON.stringify(d.deployed)} in ${by}`),
-        ...Object.entries(digests).map(([v, digest]) => `app.digests["${v}"] = ${digest}, released from another clone${ran(last, v) ? "" : " (in the deployment log; not deployed yet)"}`),
+        ...Object.entries(digests).map(([v, digest]) => `app.digests["${v}"] = ${digest}, released from another clone${last && digestsOf(valueOf(deployed[`${NAMESPACE}:app`]))[v] !== undefined ? "" : " (in the deployment log; not deployed yet)"}`),
     ];
 }
-
-const ran = (last: { config?: Record<string, unknown> } | undefined, v: string): boolean =>
-    digestsOf(valueOf((last?.config as Record<string, HistoricValue> | undefined)?.[`${NAMESPACE}:app`]))[v] !== undefined;

@@ -2,7 +2,7 @@
 // blue and green containers, and the NGINX balancer routing to `activeColor`. A rollback is a config change
 // (`activeColor`, `<color>Version`) and `pulumi up`; `pulumi stack history` is the audit trail.
 import * as pulumi from "@pulumi/pulumi";
-import { COLORS, loadConfig, previousVersionOf, retainedList, targetSchema, type Color } from "./config";
+import { COLORS, ConfigError, loadConfig, previousVersionOf, retainedList, targetSchema, type Color } from "./config";
 import { AppColor } from "./components/appColor";
 import { AppImages } from "./components/appImages";
 import { Database } from "./components/database";
@@ -38,7 +38,7 @@ const tls = (() => {
     const t = cfg.loadBalancer.tls;
     if (!t) return undefined;
     const { material, problems } = tlsMaterial(t, { readFile: (f) => readFileSync(f, "utf8"), now: new Date(), host: publicHost });
-    if (!material) throw new pulumi.RunError(`stack ${cfg.stack}: ${problems.length} TLS problem${problems.length === 1 ? "" : "s"}, nothing was changed:\n` + problems.map((p) => `  - ${p}`).join("\n"));
+    if (!material) throw new pulumi.RunError(new ConfigError(problems, cfg.stack).message);
     return { material, port: t.port, hstsMaxAgeSec: t.hstsMaxAgeSec };
 })();
 const preflight = new Preflight("preflight", {
