@@ -169,8 +169,8 @@ const release = new Release("release", {
 new DestroyGuard("destroy-guard", { docker, balancer: names.of("lb"), stack: cfg.stack }, { dependsOn: [release, lb, colors.blue, colors.green, database, migrations, images] });
 
 export const url = lb.url;
-/** When the balancer's certificate expires (loadBalancer.tls). */
-export const certificateExpires = tls?.material.expires;
+/** When the balancer's certificate expires (loadBalancer.tls); null without TLS (an undefined output warns on every up). */
+export const certificateExpires = tls?.material.expires ?? null;
 export const liveColor = cfg.activeColor;
 /** Percent of requests each colour gets. */
 export const traffic = weightsOf(cfg.activeColor, cfg.traffic);
