@@ -1,8 +1,9 @@
 // noteshub: the operator's commands (issue #6), replacing the runbook's shell scripts. Every command declares its
 // steps in stack config and runs `pulumi up` (Automation API), so `pulumi stack history` records each one.
 //   noteshub status | release <version> | deploy <version> | rollback [--to <version> | --emergency] | history | revert <n>
+//            | log | watch | drill | maintenance on|off | lock --reason <why> | unlock | promote | abort
 // Exit codes: 0 done; 1 the operation failed (what ran before was restored); 2 bad input (nothing changed);
-// 3 another command holds the stack.
+// 3 another command holds the stack, or a deploy lock (noteshub lock) refuses a deploy.
 import { parseArgs } from "node:util";
 import { ConfigError } from "../infra/config";
 import { BackendError, parseBackend } from "./backend";
@@ -11,7 +12,8 @@ import { actor } from "./log";
 import { recordsFor } from "./records";
 import { S3Error } from "./s3";
 import { PlanError } from "./plan";
-import { commands, type Context } from "./commands";
+import { commands } from "./commands";
+import type { Context } from "./context";
 import { cleanError } from "./run";
 import { cancel, openStack } from "./stack";
 import { syncWithLastUpdate } from "./sync";
@@ -24,6 +26,9 @@ const USAGE = `usage: noteshub <command> [--stack <name>] [--json]
   deploy <version>               the idle colour gets <version>, then traffic moves 10 -> 25 -> 50 -> 100 %
          [--steps 10,25,50,100] [--schema N] [--pause <seconds>]
          [--watch <seconds>]     ... then watch it at 100 % with the triggers armed (monitoring.watchSec; 0: skip)
+         [--pause-at <share>]    ... or stop after that step, watched, until promote or abort
+  promote [--pause-at <share>]   a paused deploy goes on to 100 % (or to the next pause)
+  abort                          a paused deploy's traffic goes back to the colour that served before
   rollback                       immediate: all traffic back to the other colour
   rollback --to <version>        standard: that retained version gets all traffic, and the downs it needs run
   rollback --emergency           production down: restart the last known good colour, all traffic to it
@@ -36,7 +41,12 @@ const USAGE = `usage: noteshub <command> [--stack <name>] [--json]
         [--metrics-port <port>]  ... and serve the figures as Prometheus text on 127.0.0.1:<port>/metrics
   drill [--window <seconds>]     the monthly rollback drill (staging only), under synthetic load: a release failing
         [--out <dir>]            health, one answering errors, a deploy, an immediate and a standard rollback; then
-        [--clients N]            the stack is put back; writes drill.md, drill.json, drill.svg`;
+        [--clients N]            the stack is put back; writes drill.md, drill.json, drill.svg
+  maintenance on --message <text>  users get 503 with the message and Retry-After (no reload); deploys and
+                 [--retry-after <seconds>]   rollbacks still run behind it (default Retry-After: 300)
+  maintenance off                traffic served as declared again
+  lock --reason <text>           refuse deploys (and the drill) until unlock; rollbacks still run; status shows it
+  unlock                         deploys may go on again`;
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2, busy: 3 } as const;
 
@@ -66,6 +76,10 @@ async function main(argv: string[]): Promise<number> {
                 clients: { type: "string" },
                 context: { type: "string" },
                 adopt: { type: "boolean" },
+                message: { type: "string" },
+                "retry-after": { type: "string" },
+                reason: { type: "string" },
+                "pause-at": { type: "string" },
                 help: { type: "boolean", short: "h" },
             },
         });

@@ -20,6 +20,8 @@ export interface RunOutcome {
     readonly steps: StepResult[];
     /** When a step failed: what was restored, and whether that worked. */
     readonly restored?: { label: string; ok: boolean; error?: string };
+    /** The step after which the plan stopped as asked (deploy --pause-at), leaving the rest for `noteshub promote`. */
+    readonly stoppedAfter?: string;
 }
 
 export interface Reporter {
@@ -54,6 +56,8 @@ export interface RunOptions {
     readonly fastSteps?: boolean;
     /** After a traffic step and its health check: watch it; throwing (a rollback trigger fired) fails the step. */
     readonly bake?: (after: Declared, step: Step) => Promise<void>;
+    /** True after a step that passed: the plan stops there, successfully (deploy --pause-at). */
+    readonly stopAfter?: (after: Declared, step: Step) => boolean;
 }
 
 /** A rollback trigger fired while a step was watched (cli/monitor/triggers.ts). */
@@ -96,6 +100,7 @@ export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Decl
             const result = { label: step.label, ok: true, seconds: (Date.now() - start) / 1000, changes: r.summary };
             results.push(result);
             report.done(result, current);
+            if (opts.stopAfter?.(current, step)) return { ok: true, steps: results, stoppedAfter: step.label };
         } catch (err) {
             const result = { label: step.label, ok: false, seconds: (Date.now() - start) / 1000, error: cleanError(err) };
             results.push(result);

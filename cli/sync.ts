@@ -1,5 +1,5 @@
 // One stack, many clones (issue #14): every operator has their own Pulumi.<stack>.yaml, and the commands of the rest
-// of the rota change the stack's declared state (colour, traffic, versions, schema) and its released digests
+// of the rota change the stack's declared state (colour, traffic, versions, schema, maintenance) and its released digests
 // without touching this clone's file. With shared state, a command first takes those keys from the stack's last
 // update (`pulumi stack history` keeps each update's config), so it plans from what runs, never from a file that
 // is hours behind; a released version whose digest differs here and there is refused.
@@ -8,8 +8,8 @@ import { PlanError } from "./plan";
 import type { LogEntry } from "./log";
 import { leaves, type HistoricValue, type OpenStack } from "./stack";
 
-/** The keys noteshub's commands write: the declared state. */
-export const DECLARED_KEYS = ["activeColor", "traffic", "blueVersion", "greenVersion", "retainedVersions", "schema"] as const;
+/** The keys noteshub's commands write: the declared state (and maintenance mode, which the balancer serves too). */
+export const DECLARED_KEYS = ["activeColor", "traffic", "blueVersion", "greenVersion", "retainedVersions", "schema", "maintenance"] as const;
 
 export interface Difference {
     readonly key: string;

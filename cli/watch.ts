@@ -10,6 +10,7 @@ import { connect } from "../infra/docker/engine";
 import { readFileIn, STATE_FILE } from "../infra/docker/live";
 import { namesFor } from "../infra/names";
 import { configOf, type Context, type Result } from "./context";
+import { runHooks } from "./hooks";
 import { Incident, notifierFor } from "./incident";
 import { BusyError } from "./lock";
 import type { LogEntry } from "./log";
@@ -96,9 +97,13 @@ export async function autoRollback(ctx: Context, execute: Execute, notifier: Not
         }
         const incident = new Incident(tctx, cfg, notifier, watcher, f, live, to);
         incident.begin();
+        const facts = { command: `rollback (trigger ${f.trigger})`, kind: "trigger", trigger: f.trigger, reason: f.reason, from: { ...live, traffic: d.traffic }, to };
+        const pre = runHooks(tctx, cfg, "pre-rollback", facts); // beside it: a hook never delays a rollback
         const r = await execute(tctx, cfg, `rollback (trigger ${f.trigger})`, planImmediate(d), { fastSteps: true });
         const failed = (r.json as { steps?: { error?: string }[] }).steps?.find((s) => s.error)?.error;
         incident.end(r.ok, failed);
+        await pre;
+        await runHooks(tctx, cfg, "post-rollback", { ...facts, ok: r.ok });
         return { ok: r.ok, what: `rolled back ${live.color} (${live.version}) to ${to.color} (${to.version})${r.ok ? "" : `: FAILED: ${failed}`}` };
     } finally {
         await lock.release();

@@ -66,6 +66,13 @@ const schema = z.strictObject({
         port: port.default(8080),
         /** Host address it binds; 0.0.0.0 to serve beyond this machine. */
         bindAddress: z.string().min(1).default("127.0.0.1"),
+        /**
+         * Preview of the idle colour (QA before it has a share): a request with this token in an X-NotesHub-Preview
+         * header (or a noteshub_preview cookie) goes to the idle colour, or during a shift to the colour being promoted.
+         * A secret; the balancer keeps only its SHA-256. Without it nobody is routed by anything but the shares.
+         */
+        previewToken: z.string().min(16, "must be at least 16 characters (a random token: openssl rand -hex 16)").max(256)
+            .regex(/^[A-Za-z0-9._~-]+$/, "must be letters, digits and . _ ~ - (it travels in a header and a cookie)").optional(),
         /** When a new nginx instance takes over, the longest the old one waits for its clients to move before it quits. */
         drainSec: seconds.max(600).default(10),
         /**
@@ -97,6 +104,17 @@ const schema = z.strictObject({
             hstsMaxAgeSec: z.number({ error: "must be a number of seconds" }).int("must be whole seconds").min(0).max(63_072_000).default(31_536_000),
         }).optional(),
     }).prefault({}),
+    /**
+     * Maintenance mode (`noteshub maintenance on|off`): the balancer answers every user request with 503, this message
+     * and Retry-After, from the traffic state (no reload); health gates, deploys and rollbacks run behind it.
+     */
+    maintenance: z.strictObject({
+        /** What users read (a number set by `--path` is taken as its text). */
+        message: z.union([z.string(), z.number()], { error: "required: the text users read" }).transform(String)
+            .pipe(z.string().trim().min(1, "must not be empty").max(500, "must be at most 500 characters")),
+        /** What Retry-After tells clients. */
+        retryAfterSec: seconds.default(300),
+    }, { error: "must be { message, retryAfterSec? }" }).optional(),
     healthGate: z.strictObject({
         /** Time between /health probes. */
         intervalMs: z.number().int().min(100, "must be at least 100 ms").max(60_000).default(1000),
@@ -164,6 +182,20 @@ const schema = z.strictObject({
         attempts: z.number().int().min(1).max(20).default(4),
         timeoutSec: seconds.default(5),
     }).prefault({}),
+    /**
+     * Hooks (like kamal's and Flagger's): before and after `noteshub deploy` and every rollback, each a shell command
+     * (run on the machine that runs noteshub, in the project directory, the facts as JSON on stdin) or an http(s)
+     * URL (POSTed the facts). A failing pre-deploy hook stops the deploy before anything changes; a rollback is never
+     * stopped by one (the failure is logged and said).
+     */
+    hooks: z.strictObject({
+        preDeploy: z.array(z.string().min(1)).default([]),
+        postDeploy: z.array(z.string().min(1)).default([]),
+        preRollback: z.array(z.string().min(1)).default([]),
+        postRollback: z.array(z.string().min(1)).default([]),
+        /** The longest one hook may take; then it is stopped and counts as failed. */
+        timeoutSec: seconds.max(3600).default(60),
+    }).prefault({}),
     /** Credentials for the registry of app.repository (and of database.image when it is the same): store the password as a secret. */
     registry: z.strictObject({
         username: z.string().min(1),
@@ -192,7 +224,7 @@ export type NotesHubConfig = z.infer<typeof schema> & { stack: string; project: 
 
 /** The fix to print for an error at a config path. */
 function fixFor(path: string): string {
-    const secret = path === "database.password" || path === "database";
+    const secret = path === "database.password" || path === "database" || path === "loadBalancer.previewToken";
     if (path.startsWith("app.envByVersion")) return `pulumi config set --path 'app.envByVersion["v1.2.3"].NAME' 'value'`;
     if (path.startsWith("app.env")) return `pulumi config set --path 'app.env.NAME' 'value'`;
     const example: Record<string, string> = {

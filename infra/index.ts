@@ -150,6 +150,8 @@ lb.route({
     traffic: cfg.traffic,
     backends: { blue: backend(colors.blue), green: backend(colors.green) },
     gate: cfg.healthGate,
+    maintenance: cfg.maintenance,
+    previewToken: cfg.loadBalancer.previewToken,
 });
 
 // The declared release in plain values: the policy pack (policy/) judges it at preview; it is recorded last, so the
@@ -172,6 +174,8 @@ export const url = lb.url;
 /** When the balancer's certificate expires (loadBalancer.tls); null without TLS (an undefined output warns on every up). */
 export const certificateExpires = tls?.material.expires ?? null;
 export const liveColor = cfg.activeColor;
+/** Maintenance mode (noteshub maintenance on): what users are told, or null when the colours serve them. */
+export const maintenance = cfg.maintenance ?? null;
 /** Percent of requests each colour gets. */
 export const traffic = weightsOf(cfg.activeColor, cfg.traffic);
 export const liveVersion = cfg[`${cfg.activeColor}Version`];

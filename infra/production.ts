@@ -20,7 +20,7 @@ export interface ProductionFacts {
 }
 
 /** The config paths that hold secrets (stored with `pulumi config set --secret`). */
-export const SECRET_PATHS = ["database.password", "registry.password", "notifications.webhook", "loadBalancer.tls.key"] as const;
+export const SECRET_PATHS = ["database.password", "registry.password", "notifications.webhook", "loadBalancer.tls.key", "loadBalancer.previewToken"] as const;
 
 /** Is this stack production? By its config, or by its name as the policy pack counts it. */
 export const productionByName = (stack: string): boolean => isProduction(stack, DATABASE_DEFAULTS);

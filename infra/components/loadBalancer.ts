@@ -23,7 +23,7 @@ import { DockerVolume } from "../providers/dockerVolume";
 import { HealthGate, type GateSettings } from "../providers/healthGate";
 import { TrafficState } from "../providers/trafficState";
 import { Routes } from "../providers/routes";
-import { renderState, TLS_CERT_PATH, TLS_KEY_PATH, weightsOf, type Backend } from "../render/nginx";
+import { renderState, TLS_CERT_PATH, TLS_KEY_PATH, weightsOf, type Backend, type Maintenance } from "../render/nginx";
 import type { TlsMaterial } from "../tls";
 
 export interface LbBackend extends Backend {
@@ -66,6 +66,10 @@ export interface RoutingArgs {
     readonly traffic: number;
     readonly backends: Record<Color, LbBackend>;
     readonly gate: GateSettings;
+    /** Maintenance mode: users get 503 with the message (the colours keep their shares and gates). */
+    readonly maintenance?: Maintenance;
+    /** loadBalancer.previewToken: requests carrying it reach the idle colour (only its digest is written). */
+    readonly previewToken?: string;
 }
 
 /** Ports nginx listens on inside the holder's network namespace (unprivileged, so it runs as www-data). */
@@ -158,7 +162,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
         new TrafficState(`${name}-traffic`, {
             docker: args.docker,
             containerId: this.containerId,
-            state: renderState({ stack: args.names.prefix, active: r.active, traffic: r.traffic, versions }),
+            state: renderState({ stack: args.names.prefix, active: r.active, traffic: r.traffic, versions, maintenance: r.maintenance, previewToken: r.previewToken }),
             // Traffic moves only once every colour that gets a share has just passed its gate (INVARIANTS 1).
             gates: Object.fromEntries(receiving.map((c) => [c, this.gates[c].passedAt])),
             weights,

@@ -51,6 +51,20 @@ export interface TrafficInput {
     /** Percent of requests for the active colour, 0-100. */
     readonly traffic: number;
     readonly versions: Record<Color, string>;
+    /** Maintenance mode: every user request gets 503 with this message and Retry-After (images/nginx/noteshub.js). */
+    readonly maintenance?: Maintenance;
+    /** loadBalancer.previewToken: only its SHA-256 (previewDigest) goes into the state. */
+    readonly previewToken?: string;
+}
+
+/** What the state keeps of the preview token: its SHA-256 in hex (the state is served at /lb/status). */
+export function previewDigest(token: string): string {
+    return (require("node:crypto") as typeof import("node:crypto")).createHash("sha256").update(token).digest("hex");
+}
+
+export interface Maintenance {
+    readonly message: string;
+    readonly retryAfterSec: number;
 }
 
 export interface TrafficState {
@@ -59,6 +73,9 @@ export interface TrafficState {
     readonly traffic: number;
     readonly weights: Record<Color, number>;
     readonly versions: Record<Color, string>;
+    readonly maintenance?: Maintenance;
+    /** SHA-256 of the preview token: a request carrying the token goes to the idle colour (or the one it names). */
+    readonly preview?: string;
 }
 
 /** Each colour's share of requests. */
@@ -68,7 +85,7 @@ export function weightsOf(active: Color, traffic: number): Record<Color, number>
 }
 
 export function trafficState(t: TrafficInput): TrafficState {
-    return { stack: t.stack, active: t.active, traffic: t.traffic, weights: weightsOf(t.active, t.traffic), versions: t.versions };
+    return { stack: t.stack, active: t.active, traffic: t.traffic, weights: weightsOf(t.active, t.traffic), versions: t.versions, ...(t.maintenance ? { maintenance: t.maintenance } : {}), ...(t.previewToken ? { preview: previewDigest(t.previewToken) } : {}) };
 }
 
 /**
@@ -89,14 +106,24 @@ export function stateProblem(text: string): string | undefined {
     if (s.weights.blue + s.weights.green !== 100) return `its weights sum to ${s.weights.blue + s.weights.green}, not 100`;
     if (s.traffic !== s.weights[s.active]) return `it says ${s.active} has ${s.traffic} % but weighs it ${s.weights[s.active]}`;
     if (!s.versions || ![s.versions.blue, s.versions.green].every((v) => typeof v === "string" && /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]*)?$/.test(v))) return "it does not name both colours' versions";
-    if (typeof s.stack !== "string" || text !== renderState({ stack: s.stack, active: s.active, traffic: s.traffic, versions: s.versions })) return "it is not in the form renderState writes";
+    const m = s.maintenance;
+    if (m !== undefined && !(m && typeof m.message === "string" && m.message.length > 0 && m.message.length <= 500 && Number.isInteger(m.retryAfterSec) && m.retryAfterSec >= 1 && m.retryAfterSec <= 86_400)) {
+        return "its maintenance is not { message (1-500 characters), retryAfterSec (1-86400) }";
+    }
+    if (s.preview !== undefined && !(typeof s.preview === "string" && /^[0-9a-f]{64}$/.test(s.preview))) return "its preview is not a SHA-256 in hex";
+    const rendered = renderState({ stack: s.stack, active: s.active, traffic: s.traffic, versions: s.versions, maintenance: m });
+    // The digest is the token's, which the state does not hold: it goes back where renderState puts it.
+    const expected = s.preview === undefined ? rendered : rendered.replace(/}\n$/, `,"preview":"${s.preview}"}\n`);
+    if (typeof s.stack !== "string" || text !== expected) return "it is not in the form renderState writes";
     return undefined;
 }
 
 /** The state file's text: one line of JSON with fixed key order, so equal states are equal bytes. */
 export function renderState(t: TrafficInput): string {
     const s = trafficState(t);
-    return JSON.stringify({ stack: s.stack, active: s.active, traffic: s.traffic, weights: { blue: s.weights.blue, green: s.weights.green }, versions: { blue: s.versions.blue, green: s.versions.green } }) + "\n";
+    const maintenance = s.maintenance ? { maintenance: { message: s.maintenance.message, retryAfterSec: s.maintenance.retryAfterSec } } : {};
+    const preview = s.preview ? { preview: s.preview } : {};
+    return JSON.stringify({ stack: s.stack, active: s.active, traffic: s.traffic, weights: { blue: s.weights.blue, green: s.weights.green }, versions: { blue: s.versions.blue, green: s.versions.green }, ...maintenance, ...preview }) + "\n";
 }
 
 // No version here: a new version keeps its colour's address (components/appColor.ts), so the routes, and nginx,
@@ -122,11 +149,25 @@ function proxy(target: string, hsts: string[]): string[] {
         `        proxy_set_header X-Real-IP $remote_addr;`,
         `        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`,
         `        proxy_set_header X-Forwarded-Proto $scheme;`,
+        `        proxy_set_header X-NotesHub-Preview "";`,
         `        proxy_next_upstream error timeout;`,
         `        add_header X-NotesHub-Color $noteshub_routed always;`,
         `        add_header Set-Cookie $noteshub_cookie;`,
         // A location's add_header replaces the server's, so HSTS is said again here.
         ...hsts.map((h) => `    ${h}`),
+    ];
+}
+
+/** Where a request goes in maintenance mode: njs answers it (503, Retry-After, the message); logged like any other. */
+function maintenanceLocation(path: string, draining: boolean, hsts: string[]): string[] {
+    return [
+        `    location = ${path} {`,
+        `        internal;`,
+        ...(draining ? [`        keepalive_timeout 0;`] : []),
+        `        access_log /dev/stdout noteshub buffer=32k flush=1s;`,
+        `        js_content noteshub.maintenance;`,
+        ...hsts.map((h) => `    ${h}`),
+        `    }`,
     ];
 }
 
@@ -169,6 +210,14 @@ function routingServer(r: RoutesInput): string[] {
         `    location / {`,
         `        # Chosen once per request (the state is read once): the colour proxied to is the colour logged.`,
         `        set $noteshub_routed $noteshub_color;`,
+        `        # Maintenance (the state says so): njs answers 503 with the message; no colour is asked.`,
+        `        set $noteshub_mode "$noteshub_routed:$noteshub_draining";`,
+        `        if ($noteshub_mode = "maintenance:") {`,
+        `            rewrite ^ /.noteshub/maintenance last;`,
+        `        }`,
+        `        if ($noteshub_mode = "maintenance:1") {`,
+        `            rewrite ^ /.noteshub/maintenance-drain last;`,
+        `        }`,
         `        # An instance being replaced closes each connection after its answer, so clients reconnect to the new one.`,
         `        if ($noteshub_draining) {`,
         `            rewrite ^ /.noteshub/drain last;`,
@@ -180,8 +229,15 @@ function routingServer(r: RoutesInput): string[] {
         `        internal;`,
         `        keepalive_timeout 0;`,
         `        set $noteshub_routed $noteshub_color;`,
+        `        if ($noteshub_routed = "maintenance") {`,
+        `            rewrite ^ /.noteshub/maintenance-drain last;`,
+        `        }`,
         ...proxy("http://noteshub_$noteshub_routed$request_uri", hsts),
         `    }`,
+        ``,
+        ...maintenanceLocation("/.noteshub/maintenance", false, hsts),
+        ``,
+        ...maintenanceLocation("/.noteshub/maintenance-drain", true, hsts),
         `}`,
     ];
 }

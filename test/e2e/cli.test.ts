@@ -4,19 +4,14 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { http, TestStack, startTestStack } from "../helpers/stack";
+import { http, noteshubOn, TestStack, startTestStack } from "../helpers/stack";
 
 const STACK = "e2e-cli";
 
 describe("noteshub CLI (real Automation API, pulumi, Docker, nginx, FerretDB)", { timeout: 25 * 60_000 }, () => {
     let stack: TestStack;
     let url = "";
-    const cli = (...args: string[]) => stack.noteshub(...args).done;
-    const must = async (...args: string[]) => {
-        const r = await cli(...args);
-        assert.equal(r.code, 0, `noteshub ${args.join(" ")} exited ${r.code}\n${r.stderr}`);
-        return r;
-    };
+    const { cli, must } = noteshubOn(() => stack);
     const configText = () => readFileSync(stack.configFile, "utf8");
     const served = async (cookie?: string) => (await http(`${url}/`, { headers: cookie ? { cookie } : {} })).body as { version: string; color: string };
 

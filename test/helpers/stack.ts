@@ -1,5 +1,6 @@
 // A throwaway stack of this project for end-to-end tests: its own state directory, passphrase, ports and Docker
 // names (noteshub-<stack>-*), driven through the real pulumi CLI exactly as a user would.
+import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, linkSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -173,6 +174,17 @@ export class TestStack {
         rmSync(this.configFile, { force: true });
         rmSync(this.stateDir, { recursive: true, force: true });
     }
+}
+
+/** `noteshub <args> --json` on a suite's stack (made in its before()): `cli` gives the run, `must` asserts exit 0. */
+export function noteshubOn(stack: () => TestStack): { cli: (...args: string[]) => Promise<CliRun>; must: (...args: string[]) => Promise<CliRun> } {
+    const cli = (...args: string[]) => stack().noteshub(...args).done;
+    const must = async (...args: string[]) => {
+        const r = await cli(...args);
+        assert.equal(r.code, 0, `noteshub ${args.join(" ")} exited ${r.code}\n${r.stderr}`);
+        return r;
+    };
+    return { cli, must };
 }
 
 /**

@@ -33,12 +33,12 @@ const routesFor = (holders: { blue: string; green: string }) => renderRoutes({
 const state = (active: "blue" | "green", t: number) => renderState({ stack: n("x"), active, traffic: t, versions: { blue: "v1.0.0", green: "v1.0.1" } });
 
 /** A GET on a given agent (keep-alive when the agent keeps sockets), with the socket's local port. */
-function get(url: string, agent: Agent | false, headers: Record<string, string> = {}): Promise<{ status: number; body: string; color?: string; cookie?: string[]; connection?: string; localPort: number }> {
+function get(url: string, agent: Agent | false, headers: Record<string, string> = {}): Promise<{ status: number; body: string; color?: string; cookie?: string[]; connection?: string; localPort: number; headers: Record<string, unknown> }> {
     return new Promise((resolve, reject) => {
         const req = request(url, { agent, headers }, (res) => {
             let body = "";
             res.on("data", (d) => (body += d));
-            res.on("end", () => resolve({ status: res.statusCode!, body, color: res.headers["x-noteshub-color"] as string | undefined, cookie: res.headers["set-cookie"], connection: res.headers.connection, localPort: req.socket!.localPort! }));
+            res.on("end", () => resolve({ status: res.statusCode!, body, color: res.headers["x-noteshub-color"] as string | undefined, cookie: res.headers["set-cookie"], connection: res.headers.connection, localPort: req.socket!.localPort!, headers: res.headers }));
         });
         req.on("error", reject);
         req.end();
@@ -112,6 +112,49 @@ describe("the balancer (holder, nginx instances, traffic state) against real ngi
         agent.destroy();
     });
 
+    it("maintenance: 503 with Retry-After and the message on the same kept-alive connection, a page for a browser; then routing as before", async () => {
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        const first = await get(url, agent);
+        assert.equal(first.body, "green");
+        const message = 'Back at 03:30 <UTC> & "soon"';
+        const on = renderState({ stack: n("x"), active: "green", traffic: 100, versions: { blue: "v1.0.0", green: "v1.0.1" }, maintenance: { message, retryAfterSec: 120 } });
+        await traffic.provider.update("id", inputs(""), inputs(on));
+        for (let i = 0; i < 3; i++) {
+            const r = await get(url, agent);
+            assert.deepEqual([r.status, JSON.parse(r.body), r.headers["retry-after"], r.headers["content-type"], r.localPort], [503, { error: "maintenance", message, retryAfterSec: 120 }, "120", "application/json", first.localPort]);
+        }
+        const page = await get(url, agent, { accept: "text/html,application/xhtml+xml" });
+        assert.deepEqual([page.status, page.headers["content-type"], page.localPort], [503, "text/html; charset=utf-8", first.localPort]);
+        assert.match(page.body, /<p>Back at 03:30 &lt;UTC&gt; &amp; &quot;soon&quot;<\/p>/);
+        // The readiness check still sees the routing (a new instance can take over in maintenance); status shows it.
+        assert.deepEqual((await http(`${url}lb/route`)).body, { color: "green", maintenance: true });
+        assert.deepEqual((await http(`${url}lb/status`)).body, JSON.parse(on));
+        await traffic.provider.update("id", inputs(""), inputs(state("green", 100)));
+        const back = await get(url, agent);
+        assert.deepEqual([back.status, back.body, back.localPort], [200, "green", first.localPort], "served again on the same connection");
+        agent.destroy();
+    });
+
+    it("preview: the token (header or cookie) reaches the idle colour or the one it names, in maintenance too; anything else is routed by the shares", async () => {
+        const token = "qa-0123456789abcdef";
+        const versions = { blue: "v1.0.0", green: "v1.0.1" };
+        await traffic.provider.update("id", inputs(""), inputs(renderState({ stack: n("x"), active: "green", traffic: 100, versions, previewToken: token })));
+        const as = async (headers: Record<string, string>) => (await get(url, false, headers)).body;
+        assert.equal(await as({}), "green");
+        assert.equal(await as({ "x-noteshub-preview": token }), "blue", "the idle colour");
+        assert.equal(await as({ cookie: `noteshub_preview=${token}` }), "blue");
+        assert.equal(await as({ "x-noteshub-preview": `green:${token}` }), "green");
+        for (const wrong of [`${token}x`, "qa-0123456789abcde", `blue:${token}x`, `red:${token}`, ""]) assert.equal(await as({ "x-noteshub-preview": wrong }), "green", wrong);
+        // During a shift the token reaches the colour being promoted; in maintenance it still gets through.
+        await traffic.provider.update("id", inputs(""), inputs(renderState({ stack: n("x"), active: "blue", traffic: 10, versions, previewToken: token })));
+        for (let i = 0; i < 10; i++) assert.equal(await as({ "x-noteshub-preview": token }), "blue");
+        await traffic.provider.update("id", inputs(""), inputs(renderState({ stack: n("x"), active: "green", traffic: 100, versions, previewToken: token, maintenance: { message: "m", retryAfterSec: 5 } })));
+        assert.equal((await get(url, false)).status, 503);
+        assert.deepEqual([(await get(url, false, { "x-noteshub-preview": token })).status, await as({ "x-noteshub-preview": token })], [200, "blue"]);
+        await traffic.provider.update("id", inputs(""), inputs(state("green", 100)));
+        assert.equal(await as({ "x-noteshub-preview": token }), "green", "no preview without a token in the state");
+    });
+
     it("splits by weight, and keeps a client on its colour during a shift", async () => {
         await traffic.provider.update("id", inputs(""), inputs(state("green", 25)));
         const answers = await Promise.all(Array.from({ length: 400 }, () => get(url, false)));
@@ -129,7 +172,7 @@ describe("the balancer (holder, nginx instances, traffic state) against real ngi
     });
 
     it("refuses a state that is not a whole traffic state, in the provider and in the holder, and keeps the last good one", async () => {
-        const bad = ["half a fi", '{"weights":{}}\n', state("blue", 100).replace('"green":0', '"green":10'), state("green", 30).replace('"traffic":30', '"traffic":70'), state("blue", 100).replace('"green":"v1.0.1"', '"green":""')];
+        const bad = ["half a fi", '{"weights":{}}\n', state("blue", 100).replace('"green":0', '"green":10'), state("green", 30).replace('"traffic":30', '"traffic":70'), state("blue", 100).replace('"green":"v1.0.1"', '"green":""'), state("blue", 100).replace(/}\n$/, ',"maintenance":{"message":"","retryAfterSec":300}}\n')];
         for (const s of bad) {
             await assert.rejects(traffic.provider.update("id", inputs(""), inputs(s)), /^Error: refusing to apply a traffic state: .*; the balancer keeps the current one$/, s);
             // The holder's own check, for anything that writes the file past the provider.

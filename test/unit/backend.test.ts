@@ -55,6 +55,13 @@ describe("behind (a clone's declared keys against the last update)", () => {
         assert.deepEqual(behind({ ...here, "noteshub:traffic": v("100") }, { ...here, "noteshub:traffic": { value: "100" } }), { keys: [], digests: {} });
     });
 
+    it("maintenance mode another clone turned on or off is a declared key too", () => {
+        const on = { ...here, "noteshub:maintenance": v({ message: "Back at 03:30", retryAfterSec: 300 }) };
+        assert.deepEqual(behind(here, on).keys, [{ key: "maintenance", here: undefined, deployed: { message: "Back at 03:30", retryAfterSec: 300 } }]);
+        assert.deepEqual(behind(on, here).keys, [{ key: "maintenance", here: { message: "Back at 03:30", retryAfterSec: 300 }, deployed: undefined }]);
+        assert.deepEqual(behind(on, { ...here, "noteshub:maintenance": o({ retryAfterSec: 300, message: "Back at 03:30" }) }).keys, []);
+    });
+
     it("the declared keys another clone changed, a key it set or removed, and the digests it released", () => {
         const deployed = {
             ...here,

@@ -7,6 +7,8 @@ import { after, describe, it } from "node:test";
 import { BusyError, lockStack } from "../../cli/lock";
 import { appendLog, logFile, readLog } from "../../cli/log";
 import { cleanError } from "../../cli/run";
+import { deployLockOf, LockedError, refuseWhenLocked } from "../../cli/deployLock";
+import type { LogEntry } from "../../cli/log";
 
 const dir = mkdtempSync(join(tmpdir(), "noteshub-lock-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,5 +49,24 @@ describe("deployment log", () => {
         assert.deepEqual(entries.map((e) => [e.event, e.who, e.seconds]), [["command-started", "ana@host", undefined], ["command-finished", "ana@host", 2.5]]);
         assert.match(entries[0].time, /^\d{4}-\d\d-\d\dT/);
         assert.deepEqual(readLog(logFile(dir, "none")), []);
+    });
+});
+
+describe("deploy lock (noteshub lock --reason)", () => {
+    const entry = (event: LogEntry["event"], who: string, why: string, time: string, ok = true): LogEntry => ({ time, stack: "s", who, command: event, event, what: event, why, ok });
+    it("is the last locked entry with no unlocked after it; a failed one does not count", () => {
+        assert.equal(deployLockOf([]), undefined);
+        const locked = entry("locked", "ana@laptop", "incident 42", "2026-12-03T01:00:00.000Z");
+        assert.deepEqual(deployLockOf([entry("command-finished", "x", "y", "t"), locked]), { who: "ana@laptop", reason: "incident 42", since: "2026-12-03T01:00:00.000Z" });
+        assert.equal(deployLockOf([locked, entry("unlocked", "bo@desk", "operator command: noteshub unlock", "2026-12-03T02:00:00.000Z")]), undefined);
+        assert.equal(deployLockOf([entry("locked", "x", "failed", "t", false)]), undefined);
+        const again = entry("locked", "bo@desk", "freeze for the audit", "2026-12-03T03:00:00.000Z");
+        assert.equal(deployLockOf([locked, entry("unlocked", "bo@desk", "", "t"), again])?.reason, "freeze for the audit");
+    });
+    it("refuses with who, since when, why and the way out (exit 3, like a busy stack)", () => {
+        const locked = entry("locked", "ana@laptop", "incident 42", "2026-12-03T01:00:00.000Z");
+        assert.throws(() => refuseWhenLocked([locked], "production", "deploy v1.2.0"), (e: Error) => e instanceof LockedError && e instanceof BusyError &&
+            e.message === 'deploy v1.2.0 refused: stack production is locked for deploys by ana@laptop since 2026-12-03T01:00:00.000Z: "incident 42". Rollbacks still run. Nothing was changed. When deploys may go on: npm run noteshub -- unlock --stack production');
+        refuseWhenLocked([], "production", "deploy v1.2.0");
     });
 });

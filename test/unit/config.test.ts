@@ -49,6 +49,23 @@ describe("parseConfig", () => {
         for (const user of ["noteshub", "1000", "1000:1000", "www-data:www-data"]) assert.equal(parseConfig(rawConfig({ app: { user } }), "staging").app.user, user);
     });
 
+    it("takes maintenance mode as noteshub maintenance writes it (one JSON value) or by path, and names a bad one", () => {
+        const on = parseConfig({ ...rawConfig(), "noteshub:maintenance": '{"message":"Back at 03:30 UTC"}' }, "staging");
+        assert.deepEqual(on.maintenance, { message: "Back at 03:30 UTC", retryAfterSec: 300 });
+        assert.equal(parseConfig(rawConfig(), "staging").maintenance, undefined);
+        // `pulumi config set --path maintenance.message 42` stores a number: it is the text users read.
+        assert.deepEqual(parseConfig(rawConfig({ maintenance: { message: 42, retryAfterSec: 60 } }), "staging").maintenance, { message: "42", retryAfterSec: 60 });
+        assert.deepEqual(problems({ maintenance: { message: "  " } }), [`noteshub:maintenance.message: must not be empty; fix: pulumi config set --path 'maintenance.message' '<value>'`]);
+        assert.deepEqual(problems({ maintenance: { message: "x", retryAfterSec: 0 } }), [`noteshub:maintenance.retryAfterSec: must be at least 1 second; fix: pulumi config set --path 'maintenance.retryAfterSec' '<value>'`]);
+        assert.deepEqual(problems({ maintenance: { retryAfterSec: 5 } }), [`noteshub:maintenance.message: required: the text users read; fix: pulumi config set --path 'maintenance.message' '<value>'`]);
+    });
+
+    it("takes a preview token of 16+ header-safe characters", () => {
+        assert.equal(parseConfig(rawConfig({ loadBalancer: { port: 8080, previewToken: "0123456789abcdef" } }), "staging").loadBalancer.previewToken, "0123456789abcdef");
+        assert.deepEqual(problems({ loadBalancer: { port: 8080, previewToken: "short" } }), [`noteshub:loadBalancer.previewToken: must be at least 16 characters (a random token: openssl rand -hex 16); fix: pulumi config set --secret --path 'loadBalancer.previewToken' '<value>'`]);
+        assert.deepEqual(problems({ loadBalancer: { port: 8080, previewToken: "green:0123456789abcdef" } }), [`noteshub:loadBalancer.previewToken: must be letters, digits and . _ ~ - (it travels in a header and a cookie); fix: pulumi config set --secret --path 'loadBalancer.previewToken' '<value>'`]);
+    });
+
     it("names a bad activeColor with its path, the value and the fix", () => {
         assert.deepEqual(problems({ activeColor: "purple" }), [
             `noteshub:activeColor: must be "blue" or "green", got "purple"; fix: pulumi config set --path 'activeColor' 'blue'`,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { renderRoutes, renderState, stateProblem, weightsOf } from "../../infra/render/nginx";
+import { previewDigest, renderRoutes, renderState, stateProblem, weightsOf } from "../../infra/render/nginx";
 
 const backends = {
     blue: { host: "noteshub-staging-blue-addr", port: 8000, addressId: "0123456789abcdef0123" },
@@ -58,6 +58,14 @@ server {
     location / {
         # Chosen once per request (the state is read once): the colour proxied to is the colour logged.
         set $noteshub_routed $noteshub_color;
+        # Maintenance (the state says so): njs answers 503 with the message; no colour is asked.
+        set $noteshub_mode "$noteshub_routed:$noteshub_draining";
+        if ($noteshub_mode = "maintenance:") {
+            rewrite ^ /.noteshub/maintenance last;
+        }
+        if ($noteshub_mode = "maintenance:1") {
+            rewrite ^ /.noteshub/maintenance-drain last;
+        }
         # An instance being replaced closes each connection after its answer, so clients reconnect to the new one.
         if ($noteshub_draining) {
             rewrite ^ /.noteshub/drain last;
@@ -70,6 +78,7 @@ server {
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-NotesHub-Preview "";
         proxy_next_upstream error timeout;
         add_header X-NotesHub-Color $noteshub_routed always;
         add_header Set-Cookie $noteshub_cookie;
@@ -79,6 +88,9 @@ server {
         internal;
         keepalive_timeout 0;
         set $noteshub_routed $noteshub_color;
+        if ($noteshub_routed = "maintenance") {
+            rewrite ^ /.noteshub/maintenance-drain last;
+        }
         access_log /dev/stdout noteshub buffer=32k flush=1s;
         proxy_pass http://noteshub_$noteshub_routed$request_uri;
         proxy_http_version 1.1;
@@ -87,9 +99,23 @@ server {
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-NotesHub-Preview "";
         proxy_next_upstream error timeout;
         add_header X-NotesHub-Color $noteshub_routed always;
         add_header Set-Cookie $noteshub_cookie;
+    }
+
+    location = /.noteshub/maintenance {
+        internal;
+        access_log /dev/stdout noteshub buffer=32k flush=1s;
+        js_content noteshub.maintenance;
+    }
+
+    location = /.noteshub/maintenance-drain {
+        internal;
+        keepalive_timeout 0;
+        access_log /dev/stdout noteshub buffer=32k flush=1s;
+        js_content noteshub.maintenance;
     }
 }
 `);
@@ -136,6 +162,14 @@ server {
     location / {
         # Chosen once per request (the state is read once): the colour proxied to is the colour logged.
         set $noteshub_routed $noteshub_color;
+        # Maintenance (the state says so): njs answers 503 with the message; no colour is asked.
+        set $noteshub_mode "$noteshub_routed:$noteshub_draining";
+        if ($noteshub_mode = "maintenance:") {
+            rewrite ^ /.noteshub/maintenance last;
+        }
+        if ($noteshub_mode = "maintenance:1") {
+            rewrite ^ /.noteshub/maintenance-drain last;
+        }
         # An instance being replaced closes each connection after its answer, so clients reconnect to the new one.
         if ($noteshub_draining) {
             rewrite ^ /.noteshub/drain last;
@@ -148,6 +182,7 @@ server {
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-NotesHub-Preview "";
         proxy_next_upstream error timeout;
         add_header X-NotesHub-Color $noteshub_routed always;
         add_header Set-Cookie $noteshub_cookie;
@@ -158,6 +193,9 @@ server {
         internal;
         keepalive_timeout 0;
         set $noteshub_routed $noteshub_color;
+        if ($noteshub_routed = "maintenance") {
+            rewrite ^ /.noteshub/maintenance-drain last;
+        }
         access_log /dev/stdout noteshub buffer=32k flush=1s;
         proxy_pass http://noteshub_$noteshub_routed$request_uri;
         proxy_http_version 1.1;
@@ -166,9 +204,25 @@ server {
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-NotesHub-Preview "";
         proxy_next_upstream error timeout;
         add_header X-NotesHub-Color $noteshub_routed always;
         add_header Set-Cookie $noteshub_cookie;
+        add_header Strict-Transport-Security "max-age=31536000" always;
+    }
+
+    location = /.noteshub/maintenance {
+        internal;
+        access_log /dev/stdout noteshub buffer=32k flush=1s;
+        js_content noteshub.maintenance;
+        add_header Strict-Transport-Security "max-age=31536000" always;
+    }
+
+    location = /.noteshub/maintenance-drain {
+        internal;
+        keepalive_timeout 0;
+        access_log /dev/stdout noteshub buffer=32k flush=1s;
+        js_content noteshub.maintenance;
         add_header Strict-Transport-Security "max-age=31536000" always;
     }
 }
@@ -195,6 +249,8 @@ describe("renderState", () => {
     it("gives the active colour its share and the other the rest, as one line of JSON with a fixed key order", () => {
         assert.equal(renderState({ stack: "noteshub-staging", active: "green", traffic: 25, versions: { green: "v1.1.0", blue: "v1.0.0" } }),
             '{"stack":"noteshub-staging","active":"green","traffic":25,"weights":{"blue":75,"green":25},"versions":{"blue":"v1.0.0","green":"v1.1.0"}}\n');
+        assert.equal(renderState({ stack: "s", active: "blue", traffic: 100, versions: { blue: "v1.0.0", green: "v1.1.0" }, maintenance: { retryAfterSec: 120, message: 'Back at "03:30" <UTC>' } }),
+            '{"stack":"s","active":"blue","traffic":100,"weights":{"blue":100,"green":0},"versions":{"blue":"v1.0.0","green":"v1.1.0"},"maintenance":{"message":"Back at \\"03:30\\" <UTC>","retryAfterSec":120}}\n');
         assert.deepEqual(weightsOf("blue", 100), { blue: 100, green: 0 });
         assert.deepEqual(weightsOf("blue", 0), { blue: 0, green: 100 });
     });
@@ -216,5 +272,23 @@ describe("stateProblem", () => {
             [good.replace("\n", ""), "it is not in the form renderState writes"],
         ];
         for (const [text, why] of cases) assert.equal(stateProblem(text), why, text);
+    });
+
+    it("keeps only the preview token's SHA-256, after maintenance, and checks it is one", () => {
+        const token = "qa-preview-token-0123456789";
+        const on = renderState({ stack: "s", active: "blue", traffic: 100, versions: { blue: "v1.0.0", green: "v1.1.0" }, maintenance: { message: "m", retryAfterSec: 5 }, previewToken: token });
+        assert.equal(previewDigest(token), "104c3966e2808d5651895dd57e7db46f8632ac51450730d43b57b4b47170665b"); // sha256sum of the token
+        assert.ok(on.endsWith(`"maintenance":{"message":"m","retryAfterSec":5},"preview":"${previewDigest(token)}"}\n`), on);
+        assert.doesNotMatch(on, new RegExp(token));
+        assert.equal(stateProblem(on), undefined);
+        assert.equal(stateProblem(on.replace(previewDigest(token), "abc")), "its preview is not a SHA-256 in hex");
+    });
+
+    it("accepts maintenance mode as renderState writes it: a message of 1-500 characters and Retry-After's seconds", () => {
+        const on = (message: string, retryAfterSec: number) => renderState({ stack: "s", active: "blue", traffic: 100, versions: { blue: "v1.0.0", green: "v1.1.0" }, maintenance: { message, retryAfterSec } });
+        assert.equal(stateProblem(on('Back at "03:30" \\ soon\nreally', 300)), undefined);
+        const why = "its maintenance is not { message (1-500 characters), retryAfterSec (1-86400) }";
+        for (const text of [on("", 300), on("x".repeat(501), 300), on("x", 0), on("x", 1.5), on("x", 86_401), on("x", 300).replace('"message":"x"', '"message":7')]) assert.equal(stateProblem(text), why, text);
+        assert.equal(stateProblem(on("x", 300).replace('{"message":"x","retryAfterSec":300}', '{"retryAfterSec":300,"message":"x"}')), "it is not in the form renderState writes");
     });
 });

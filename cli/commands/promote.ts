@@ -1,0 +1,51 @@
+// noteshub promote / noteshub abort: a deploy paused by --pause-at goes on to 100 % (its remaining steps, each watched
+// with the triggers armed, then the watch at 100 %), or its traffic goes back to the colour that served before.
+import { otherColor } from "../../infra/config";
+import { configOf, type Command, type Context } from "../context";
+import { refuseWhenLocked } from "../deployLock";
+import { execute } from "../execute";
+import { runHooks } from "../hooks";
+import { pausedDeployOf, type PausedDeploy } from "../pause";
+import { PlanError, planImmediate, versionOf, type Step } from "../plan";
+import { declaredOf } from "../stack";
+import { pauseAtOf, runRelease, watchSecOf } from "./deploy";
+
+async function paused(ctx: Context, what: string): Promise<{ p: PausedDeploy; cfg: Awaited<ReturnType<typeof configOf>> }> {
+    const cfg = await configOf(ctx);
+    const d = declaredOf(cfg);
+    const p = pausedDeployOf(await ctx.records.read(), d);
+    if (!p) {
+        throw new PlanError(`no paused deploy on stack ${ctx.stack.name} to ${what} (the stack declares ${d.activeColor} at ${d.traffic} %); ` +
+            `a deploy pauses with noteshub deploy <version> --pause-at 25${what === "abort" ? "; to roll back anyway: noteshub rollback" : ""}`);
+    }
+    return { p, cfg };
+}
+
+export const promote: Command = {
+    changes: true,
+    async run(ctx) {
+        const { p, cfg } = await paused(ctx, "promote");
+        refuseWhenLocked(await ctx.records.read(), ctx.stack.name, `promote ${p.version}`);
+        const steps: Step[] = p.remaining.map((share) => ({ label: `${p.color} (${p.version}) gets ${share} % of traffic`, change: { activeColor: p.color, traffic: share }, checkAfter: true }));
+        const watchSec = ctx.options.watch === undefined ? p.watchSec : watchSecOf(ctx, cfg);
+        ctx.say(`promote: the deploy of ${p.version} paused at ${p.at} % by ${p.who} since ${p.since} goes on: ${p.remaining.join(" -> ")} %`);
+        return runRelease(ctx, cfg, `promote ${p.version}`, p.version, steps, { watchSec, pauseAt: pauseAtOf(ctx, p.remaining) });
+    },
+};
+
+export const abort: Command = {
+    changes: true,
+    async run(ctx) {
+        const { p, cfg } = await paused(ctx, "abort");
+        ctx.say(`abort: the deploy of ${p.version} paused at ${p.at} % by ${p.who} since ${p.since}: all traffic back`);
+        const d = declaredOf(cfg);
+        const steps = planImmediate(d);
+        const back = otherColor(p.color);
+        const facts = { command: "abort", kind: "abort", from: { color: p.color, version: p.version, traffic: d.traffic }, to: { color: back, version: versionOf(d, back) } };
+        const pre = runHooks(ctx, cfg, "pre-rollback", facts); // beside it: a hook never delays a rollback
+        const result = await execute(ctx, cfg, `abort ${p.version}`, steps, { fastSteps: true });
+        await pre;
+        await runHooks(ctx, cfg, "post-rollback", { ...facts, ok: result.ok });
+        return result;
+    },
+};
