@@ -5,13 +5,27 @@ import { connect } from "../infra/docker/engine";
 import { colorAddress, namesFor } from "../infra/names";
 import { RECHECK_MS, runGate } from "../infra/providers/healthGate";
 import { applyState } from "../infra/providers/trafficState";
-import { renderState } from "../infra/render/nginx";
+import { readFileIn, STATE_FILE } from "../infra/docker/live";
+import { renderState, type Maintenance } from "../infra/render/nginx";
 import type { Context } from "./context";
 import type { Declared } from "./plan";
 
 /** The traffic state the program renders for a declared state under this config (maintenance and preview included). */
-export const stateFor = (cfg: NotesHubConfig, d: Declared): string =>
-    renderState({ stack: namesFor(cfg).prefix, active: d.activeColor, traffic: d.traffic, versions: { blue: d.blueVersion, green: d.greenVersion }, maintenance: cfg.maintenance, previewToken: cfg.loadBalancer.previewToken });
+export const stateFor = (cfg: NotesHubConfig, d: Declared, maintenance: Maintenance | undefined = cfg.maintenance): string =>
+    renderState({ stack: namesFor(cfg).prefix, active: d.activeColor, traffic: d.traffic, versions: { blue: d.blueVersion, green: d.greenVersion }, maintenance, previewToken: cfg.loadBalancer.previewToken });
+
+/**
+ * Maintenance mode as the balancer serves it now: a switch moves traffic and leaves maintenance as it is, even when
+ * `maintenance on|off` ran after this command read its config (during deploy's long watch). Unreadable: the config's.
+ */
+async function liveMaintenance(cfg: NotesHubConfig, holder: string): Promise<Maintenance | undefined> {
+    try {
+        const text = await readFileIn(connect(cfg.docker), holder, STATE_FILE);
+        return text === undefined ? cfg.maintenance : (JSON.parse(text) as { maintenance?: Maintenance }).maintenance;
+    } catch {
+        return cfg.maintenance;
+    }
+}
 
 /** The balancer's holder: the container the state is swapped in. */
 export async function balancerHolder(cfg: NotesHubConfig): Promise<string> {
@@ -29,6 +43,6 @@ export async function switchNow(ctx: Context, cfg: NotesHubConfig, after: Declar
     const version = after[`${target}Version`];
     const holder = await balancerHolder(cfg);
     await runGate({ docker: cfg.docker, probeContainerId: holder, color: target, host: colorAddress(names, target), port: cfg.app.port, version, container: names.of(target), settings: { ...cfg.healthGate, intervalMs: Math.min(cfg.healthGate.intervalMs, RECHECK_MS) } }, undefined, { running: true });
-    await applyState({ docker: cfg.docker, containerId: holder, state: stateFor(cfg, after) });
+    await applyState({ docker: cfg.docker, containerId: holder, state: stateFor(cfg, after, await liveMaintenance(cfg, holder)) });
     ctx.say(`traffic is on ${target} (${version}); recording it with pulumi up`);
 }

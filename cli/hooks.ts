@@ -22,30 +22,44 @@ const tail = (text: string) => (text.length > 4096 ? text.slice(-4096) : text);
 
 function runCommand(command: string, input: string, env: NodeJS.ProcessEnv, timeoutSec: number): Promise<{ ok: boolean; output: string }> {
     return new Promise((resolve) => {
-        const child = spawn("sh", ["-c", command], { cwd: projectRoot(), env, stdio: ["pipe", "pipe", "pipe"] });
+        // Its own process group, so a timeout stops whatever it started too (a curl it waits on), not only sh.
+        const child = spawn("sh", ["-c", command], { cwd: projectRoot(), env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+        let settled = false;
+        const settle = (r: { ok: boolean; output: string }) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            child.stdout.destroy();
+            child.stderr.destroy();
+            resolve(r);
+        };
         let output = "";
         child.stdout.on("data", (d) => (output = tail(output + d)));
         child.stderr.on("data", (d) => (output = tail(output + d)));
         const timer = setTimeout(() => {
-            output = tail(`${output}\n(stopped after ${timeoutSec} s: hooks.timeoutSec)`);
-            child.kill("SIGKILL");
+            try {
+                process.kill(-child.pid!, "SIGKILL");
+            } catch {
+                child.kill("SIGKILL");
+            }
+            settle({ ok: false, output: tail(`${output}\n(stopped after ${timeoutSec} s: hooks.timeoutSec)`) });
         }, timeoutSec * 1000);
-        child.on("error", (err) => {
-            clearTimeout(timer);
-            resolve({ ok: false, output: tail(`${output}${err.message}`) });
-        });
-        child.on("close", (code, signal) => {
-            clearTimeout(timer);
-            resolve({ ok: code === 0, output: code === 0 || signal ? output : tail(`${output}${output.endsWith("\n") || !output ? "" : "\n"}(exited ${code})`) });
-        });
+        child.on("error", (err) => settle({ ok: false, output: tail(`${output}${err.message}`) }));
+        // "exit", not "close": a background process the hook left holding its output must not keep us waiting.
+        child.on("exit", (code) => setTimeout(() => settle({ ok: code === 0, output: code === 0 ? output : tail(`${output}${output.endsWith("\n") || !output ? "" : "\n"}(exited ${code})`) }), 50));
         child.stdin.on("error", () => undefined); // a hook that does not read its stdin
         child.stdin.end(input);
     });
 }
 
-async function post(url: string, input: string, timeoutSec: number): Promise<{ ok: boolean; output: string }> {
+async function post(hook: string, input: string, timeoutSec: number): Promise<{ ok: boolean; output: string }> {
     try {
-        const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: input, signal: AbortSignal.timeout(timeoutSec * 1000) });
+        // fetch refuses a URL with user:password in it: they go as Basic auth.
+        const url = new URL(hook);
+        const headers: Record<string, string> = { "content-type": "application/json" };
+        if (url.username || url.password) headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}`;
+        url.username = url.password = "";
+        const res = await fetch(url, { method: "POST", headers, body: input, signal: AbortSignal.timeout(timeoutSec * 1000) });
         const text = await res.text().catch(() => "");
         return { ok: res.ok, output: tail(`HTTP ${res.status}${text ? `: ${text}` : ""}`) };
     } catch (err) {
@@ -63,14 +77,17 @@ export async function runHooks(ctx: Context, cfg: NotesHubConfig, event: HookEve
     const input = JSON.stringify({ event, stack: ctx.stack.name, time: new Date().toISOString(), ...facts });
     for (const hook of hooks) {
         const started = Date.now();
-        const shown = /^https?:\/\//.test(hook) ? hook.replace(/\/\/[^/@]*@/, "//***@").replace(/\?.*$/, "?…") : hook;
+        // A URL is named by its host only: its path and query often carry the secret (a Slack webhook's do).
+        const shown = /^https?:\/\//.test(hook) ? hook.replace(/^(https?:\/\/)(?:[^/@]*@)?([^/?#]*).*$/, "$1$2/…") : hook;
         const r = /^https?:\/\//.test(hook)
             ? await post(hook, input, cfg.hooks.timeoutSec)
             : await runCommand(hook, input, { ...process.env, NOTESHUB_EVENT: event, NOTESHUB_STACK: ctx.stack.name }, cfg.hooks.timeoutSec);
-        const result = { hook: shown, ok: r.ok, output: r.output, seconds: (Date.now() - started) / 1000 };
+        // An error may quote the URL: it is said and logged as shown.
+        const output = /^https?:\/\//.test(hook) ? r.output.split(hook).join(shown).replace(/https?:\/\/[^\s"']+/g, (u) => u.replace(/^(https?:\/\/)(?:[^/@]*@)?([^/?#]*).*$/, "$1$2/…")) : r.output;
+        const result = { hook: shown, ok: r.ok, output, seconds: (Date.now() - started) / 1000 };
         results.push(result);
-        ctx.say(`${event} hook ${shown}: ${r.ok ? "ok" : "FAILED"}${r.output.trim() ? `\n    ${r.output.trim().split("\n").join("\n    ")}` : ""}`);
-        ctx.log("hook", `${event} hook ${shown}`, r.ok, { seconds: result.seconds, figures: { output: r.output }, ...(r.ok ? {} : { error: r.output.trim().split("\n").slice(-5).join("\n") }) });
+        ctx.say(`${event} hook ${shown}: ${r.ok ? "ok" : "FAILED"}${output.trim() ? `\n    ${output.trim().split("\n").join("\n    ")}` : ""}`);
+        ctx.log("hook", `${event} hook ${shown}`, r.ok, { seconds: result.seconds, figures: { output }, ...(r.ok ? {} : { error: output.trim().split("\n").slice(-5).join("\n") }) });
         if (!r.ok && event === "pre-deploy") throw new HookFailed(event, result);
     }
     return results;

@@ -26,6 +26,13 @@ export interface LogEntry {
     readonly error?: string;
 }
 
+/**
+ * An entry that starts a command moving colours or traffic (a watcher's rollback included), as opposed to one that
+ * does not (maintenance, lock, release): it ends a pause, and it is an operator acting.
+ */
+export const movesColours = (e: LogEntry): boolean =>
+    e.event === "command-started" && (/^(deploy|rollback|revert|promote|abort|drill)\b/.test(e.command) || /^rollback\b/.test(e.what));
+
 export function logFile(stateDir: string, stack: string): string {
     return join(stateDir, "log", `${stack}.jsonl`);
 }

@@ -6,10 +6,11 @@
 import type { Color, NotesHubConfig } from "../infra/config";
 import type { Context } from "./context";
 import { execute } from "./execute";
-import type { LogEntry } from "./log";
+import { movesColours as moves, type LogEntry } from "./log";
 import type { Watcher } from "./monitor/watcher";
 import type { Notifier } from "./notify";
 import { versionOf, type Declared } from "./plan";
+import { BusyError } from "./lock";
 import { cleanError } from "./run";
 import { autoRollback } from "./watch";
 
@@ -21,6 +22,8 @@ export interface Pause {
     readonly remaining: number[];
     /** What the stack declared when it paused. */
     readonly declared: Declared;
+    /** What it declared before the deploy began: where a failed promote or an abort goes back to. */
+    readonly before: Declared;
     /** deploy's --watch at 100 %, for promote to keep. */
     readonly watchSec: number;
 }
@@ -31,8 +34,6 @@ export interface PausedDeploy extends Pause {
     readonly since: string;
 }
 
-/** A command that moves colours or traffic (a watcher's rollback included): after it, a pause is over. */
-const moves = (e: LogEntry) => e.event === "command-started" && (/^(deploy|rollback|revert|promote|abort|drill)\b/.test(e.command) || /^rollback\b/.test(e.what));
 
 /** The deploy paused now: the last pause, if no command moved the colours since and the stack declares what it paused at. */
 export function pausedDeployOf(log: readonly LogEntry[], now: Declared): PausedDeploy | undefined {
@@ -53,7 +54,7 @@ export function pausedDeployOf(log: readonly LogEntry[], now: Declared): PausedD
  * trigger fires (then rolls it back, as `watch` would), another command moves the colours, or the operator stops
  * it (the pause stays: promote and abort work from any clone). Returns what ended it.
  */
-export async function watchPaused(ctx: Context, cfg: NotesHubConfig, pause: Pause, watcher: Watcher, notifier: Notifier): Promise<{ at: number; remaining: number[]; ended: string }> {
+export async function watchPaused(ctx: Context, cfg: NotesHubConfig, pause: Pause, watcher: Watcher, notifier: Notifier): Promise<{ at: number; remaining: number[]; ended: string; rolledBack: boolean; trigger?: unknown }> {
     const color = pause.declared.activeColor;
     const version = versionOf(pause.declared, color);
     ctx.log("paused", `paused at ${pause.at} %: ${color} (${version}); left: ${pause.remaining.join(" -> ")} %`, true, { figures: { ...pause } });
@@ -67,16 +68,26 @@ export async function watchPaused(ctx: Context, cfg: NotesHubConfig, pause: Paus
     const mark = (await ctx.records.read()).length;
     let signalled = false;
     const stop = () => (signalled = true);
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    const result = (ended: string) => ({ at: pause.at, remaining: pause.remaining, ended });
+    // `on`, not `once`: a second Ctrl-C during a rollback must not fall through to the default (kill mid-up).
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    const result = (ended: string, rolledBack = false, trigger?: unknown) => ({ at: pause.at, remaining: pause.remaining, ended, rolledBack, trigger });
     try {
         while (!signalled) {
             const f = await watcher.watchFor(1000);
             if (f) {
                 ctx.say(`TRIGGER ${f.trigger} while paused: ${f.reason}; rolling back`);
-                const r = await autoRollback(ctx, execute, notifier, watcher, f, { color, version });
-                return result(r.what);
+                try {
+                    const r = await autoRollback(ctx, execute, notifier, watcher, f, { color, version });
+                    return result(r.what, r.ok, { trigger: f.trigger, reason: f.reason });
+                } catch (err) {
+                    // Another command held the stack past the wait: it owns what happens next; the trigger is on record.
+                    const why = err instanceof BusyError ? err.message : cleanError(err).split("\n")[0];
+                    ctx.say(`rollback trigger ${f.trigger} fired while paused, but the rollback could not run: ${why}; run noteshub status, then noteshub abort or rollback`);
+                    ctx.log("trigger", `${f.trigger} on ${color} (${version}) while paused: not rolled back (${why})`, false, { why: `rollback trigger ${f.trigger}: ${f.reason}`, figures: { ...f.figures, trigger: f.trigger } });
+                    notifier.send({ kind: "rollback-failed", stack: ctx.stack.name, from: version, to: versionOf(pause.before, pause.before.activeColor), reason: f.reason, status: `not rolled back: ${why}` });
+                    return result(`trigger ${f.trigger} fired; not rolled back: ${why}`, false, { trigger: f.trigger, reason: f.reason });
+                }
             }
             const other = (await ctx.records.read()).slice(mark).find(moves);
             if (other) {

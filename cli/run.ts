@@ -56,6 +56,11 @@ export interface RunOptions {
     readonly fastSteps?: boolean;
     /** After a traffic step and its health check: watch it; throwing (a rollback trigger fired) fails the step. */
     readonly bake?: (after: Declared, step: Step) => Promise<void>;
+    /**
+     * What a failed step is undone to, when not what was declared as the plan began: a promote's failure goes back to
+     * what ran before the paused deploy, not to its pause.
+     */
+    readonly restoreTo?: Declared;
     /** True after a step that passed: the plan stops there, successfully (deploy --pause-at). */
     readonly stopAfter?: (after: Declared, step: Step) => boolean;
 }
@@ -110,7 +115,7 @@ export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Decl
                 // back to the colour being rolled back from would be worse); only the record is missing.
                 return { ok: false, steps: results, restored: { label: "kept: traffic is where the config declares it; run pulumi up to record it", ok: false } };
             }
-            return { ok: false, steps: results, restored: await restore(s, declared, applyChange(current, step.change), step, command, report, opts.moveTraffic) };
+            return { ok: false, steps: results, restored: await restore(s, opts.restoreTo ?? declared, applyChange(current, step.change), step, command, report, opts.moveTraffic) };
         }
     }
     return { ok: true, steps: results };

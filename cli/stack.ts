@@ -113,10 +113,12 @@ export async function writeHistoric(s: OpenStack, config: Record<string, Histori
     const ours = (k: string) => k.startsWith(`${NAMESPACE}:`);
     // History redacts secrets ("[secret]"), also inside objects: such a key is never written back.
     const isSecret = (k: string) => now[k]?.secret === true || config[k]?.secret === true || JSON.stringify(config[k] ?? "").includes("[secret]");
-    const remove = Object.keys(now).filter((k) => ours(k) && !isSecret(k) && !(k in config));
+    // Maintenance mode is the operator's call of the moment (noteshub maintenance), not part of what a revert restores.
+    const keep = (k: string) => k === `${NAMESPACE}:maintenance`;
+    const remove = Object.keys(now).filter((k) => ours(k) && !isSecret(k) && !keep(k) && !(k in config));
     const set: ConfigMap = {};
     for (const [k, v] of Object.entries(config)) {
-        if (!ours(k)) continue;
+        if (!ours(k) || keep(k)) continue;
         if (isSecret(k)) {
             kept.push(k);
             continue;

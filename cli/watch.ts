@@ -13,7 +13,7 @@ import { configOf, type Context, type Result } from "./context";
 import { runHooks } from "./hooks";
 import { Incident, notifierFor } from "./incident";
 import { BusyError } from "./lock";
-import type { LogEntry } from "./log";
+import { movesColours, type LogEntry } from "./log";
 import type { Notifier } from "./notify";
 import { renderPrometheus } from "./monitor/prometheus";
 import type { Snapshot } from "./monitor/snapshot";
@@ -57,7 +57,8 @@ async function routed(cfg: NotesHubConfig): Promise<Watched | undefined> {
 export function rolledBackFrom(entries: readonly LogEntry[]): Set<string> {
     const left = new Set<string>();
     for (const e of entries) {
-        if (e.event === "command-started" && !e.command.startsWith("watch")) left.clear();
+        // Only a command that moves colours is an operator deciding (maintenance or a lock is not).
+        if (movesColours(e) && !e.command.startsWith("watch")) left.clear();
         if (e.event === "trigger" && e.ok && e.figures?.rolledBackFrom) left.add(String(e.figures.rolledBackFrom));
     }
     return left;
@@ -77,6 +78,8 @@ async function lockWhenFree(ctx: Context, waitSec: number) {
 
 export async function autoRollback(ctx: Context, execute: Execute, notifier: Notifier, watcher: Watcher, f: Firing, live: { color: "blue" | "green"; version: string }): Promise<{ ok: boolean; what: string }> {
     const lock = await lockWhenFree(ctx, 120);
+    // The hooks end after the lock is let go: a slow one never holds the stack from the rest of the rota.
+    let hooks: () => Promise<unknown> = async () => undefined;
     try {
         const cfg = await configOf(ctx);
         const d = declaredOf(cfg);
@@ -102,11 +105,14 @@ export async function autoRollback(ctx: Context, execute: Execute, notifier: Not
         const r = await execute(tctx, cfg, `rollback (trigger ${f.trigger})`, planImmediate(d), { fastSteps: true });
         const failed = (r.json as { steps?: { error?: string }[] }).steps?.find((s) => s.error)?.error;
         incident.end(r.ok, failed);
-        await pre;
-        await runHooks(tctx, cfg, "post-rollback", { ...facts, ok: r.ok });
+        hooks = async () => {
+            await pre;
+            await runHooks(tctx, cfg, "post-rollback", { ...facts, ok: r.ok });
+        };
         return { ok: r.ok, what: `rolled back ${live.color} (${live.version}) to ${to.color} (${to.version})${r.ok ? "" : `: FAILED: ${failed}`}` };
     } finally {
         await lock.release();
+        await hooks();
     }
 }
 

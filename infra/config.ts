@@ -71,7 +71,7 @@ const schema = z.strictObject({
          * header (or a noteshub_preview cookie) goes to the idle colour, or during a shift to the colour being promoted.
          * A secret; the balancer keeps only its SHA-256. Without it nobody is routed by anything but the shares.
          */
-        previewToken: z.string().min(16, "must be at least 16 characters (a random token: openssl rand -hex 16)").max(256)
+        previewToken: z.string().min(32, "must be at least 32 characters (a random token: openssl rand -hex 16)").max(256)
             .regex(/^[A-Za-z0-9._~-]+$/, "must be letters, digits and . _ ~ - (it travels in a header and a cookie)").optional(),
         /** When a new nginx instance takes over, the longest the old one waits for its clients to move before it quits. */
         drainSec: seconds.max(600).default(10),
@@ -110,7 +110,7 @@ const schema = z.strictObject({
      */
     maintenance: z.strictObject({
         /** What users read (a number set by `--path` is taken as its text). */
-        message: z.union([z.string(), z.number()], { error: "required: the text users read" }).transform(String)
+        message: z.union([z.string(), z.number(), z.boolean()], { error: "required: the text users read" }).transform(String)
             .pipe(z.string().trim().min(1, "must not be empty").max(500, "must be at most 500 characters")),
         /** What Retry-After tells clients. */
         retryAfterSec: seconds.default(300),

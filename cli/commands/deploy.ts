@@ -70,7 +70,9 @@ export function watchSecOf(ctx: Context, cfg: NotesHubConfig): number {
  * triggers armed, 100 % for `watchSec`; with `pauseAt`, it stops after that step and watches it paused
  * (cli/pause.ts) until promote, abort or another command.
  */
-export async function runRelease(ctx: Context, cfg: NotesHubConfig, what: string, version: string, plan: Step[], o: { watchSec: number; pauseAt?: number }): Promise<Result> {
+export async function runRelease(ctx: Context, cfg: NotesHubConfig, what: string, version: string, plan: Step[], o: { watchSec: number; pauseAt?: number; before?: Declared }): Promise<Result> {
+    // What ran before the release began: a trigger or a failed step goes back to it (a promote's too).
+    const before = o.before ?? declaredOf(cfg);
     const watchSec = o.watchSec;
     const notifier = notifierFor(ctx, cfg);
     // The runbook's flow is one flow: shift, monitor, then commit or roll back. Each traffic step is watched
@@ -83,7 +85,7 @@ export async function runRelease(ctx: Context, cfg: NotesHubConfig, what: string
     let tookOver = false;
     const fire = (f: Firing, after: Declared): never => {
         const from = { color: after.activeColor, version: after[`${after.activeColor}Version`] };
-        const back = otherColor(after.activeColor);
+        const back = before.activeColor; // where the restore sends traffic (runSteps' restoreTo)
         incident = new Incident(ctx, cfg, notifier, watcher, f, from, { color: back, version: after[`${back}Version`] });
         incident.begin();
         throw new TriggerFired(f.trigger, f.reason);
@@ -91,6 +93,7 @@ export async function runRelease(ctx: Context, cfg: NotesHubConfig, what: string
     try {
         const result = await execute(ctx, cfg, what, plan, {
             stopAfter: (after, step) => step.checkAfter === true && after.traffic === o.pauseAt,
+            restoreTo: before,
             bake: async (after) => {
                 watcher.update(watchedOf(after));
                 const final = after.traffic === 100;
@@ -141,8 +144,10 @@ export async function runRelease(ctx: Context, cfg: NotesHubConfig, what: string
         if (result.ok && outcome.stoppedAfter !== undefined) {
             const after = declaredOf(await readConfig(ctx.stack));
             const remaining = plan.slice(plan.findIndex((st) => st.label === outcome.stoppedAfter) + 1).map((st) => st.change.traffic!);
-            const paused = await watchPaused(ctx, cfg, { version, at: o.pauseAt!, remaining, declared: after, watchSec }, watcher, notifier);
-            return { ...result, json: { ...(result.json as object), paused } };
+            const paused = await watchPaused(ctx, cfg, { version, at: o.pauseAt!, remaining, declared: after, before, watchSec }, watcher, notifier);
+            // Rolled back while paused (a trigger): the release did not hold.
+            const ok = result.ok && !paused.rolledBack;
+            return { ok, json: { ...(result.json as object), ok, paused, trigger: paused.trigger ?? null } };
         }
         if (result.ok && !tookOver) ctx.say(watchSec > 0 ? `${version} has all traffic and held it for ${watchSec} s with the triggers armed; to keep watching: npm run noteshub -- watch --stack ${ctx.stack.name}` : `${version} has all traffic; it was not watched at 100 % (--watch 0): npm run noteshub -- watch --stack ${ctx.stack.name}`);
         return { ...result, json: { ...(result.json as object), trigger: incident ? { ...incident.firing, impact: incident.impact() } : null } };

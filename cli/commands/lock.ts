@@ -12,6 +12,7 @@ export const lock: Command = {
         const held = deployLockOf(await ctx.records.read());
         if (held) throw new PlanError(`stack ${ctx.stack.name} is already locked for deploys by ${held.who} since ${held.since}: "${held.reason}"; to change the reason: noteshub unlock, then lock again`);
         ctx.log("locked", `deploys locked: ${reason}`, true, { why: reason });
+        await ctx.records.flush(); // a lock that did not reach the shared log must not look placed
         ctx.say(`stack ${ctx.stack.name}: deploys are refused until noteshub unlock (rollbacks still run): "${reason}"`);
         return { ok: true, json: { stack: ctx.stack.name, locked: true, reason } };
     },
@@ -23,6 +24,7 @@ export const unlock: Command = {
         const held = deployLockOf(await ctx.records.read());
         if (!held) throw new PlanError(`stack ${ctx.stack.name} is not locked for deploys`);
         ctx.log("unlocked", `deploys unlocked (locked by ${held.who} since ${held.since}: "${held.reason}")`, true, { why: `operator command: noteshub unlock` });
+        await ctx.records.flush();
         ctx.say(`stack ${ctx.stack.name}: deploys may go on again (it was locked by ${held.who} since ${held.since}: "${held.reason}")`);
         return { ok: true, json: { stack: ctx.stack.name, locked: false, was: held } };
     },

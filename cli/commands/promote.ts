@@ -28,8 +28,16 @@ export const promote: Command = {
         refuseWhenLocked(await ctx.records.read(), ctx.stack.name, `promote ${p.version}`);
         const steps: Step[] = p.remaining.map((share) => ({ label: `${p.color} (${p.version}) gets ${share} % of traffic`, change: { activeColor: p.color, traffic: share }, checkAfter: true }));
         const watchSec = ctx.options.watch === undefined ? p.watchSec : watchSecOf(ctx, cfg);
+        const pauseAt = pauseAtOf(ctx, p.remaining);
         ctx.say(`promote: the deploy of ${p.version} paused at ${p.at} % by ${p.who} since ${p.since} goes on: ${p.remaining.join(" -> ")} %`);
-        return runRelease(ctx, cfg, `promote ${p.version}`, p.version, steps, { watchSec, pauseAt: pauseAtOf(ctx, p.remaining) });
+        // A promote is the rest of a deploy: its hooks run (a change freeze stops it), and a failure goes back to what
+        // ran before the deploy, not to the pause.
+        const facts = { command: "promote", version: p.version, from: { color: p.before.activeColor, version: versionOf(p.before, p.before.activeColor) }, to: { color: p.color, version: p.version }, steps: p.remaining, pauseAt: pauseAt ?? null };
+        await runHooks(ctx, cfg, "pre-deploy", facts);
+        const result = await runRelease(ctx, cfg, `promote ${p.version}`, p.version, steps, { watchSec, pauseAt, before: p.before });
+        const out = result.json as { paused?: unknown; trigger?: unknown };
+        await runHooks(ctx, cfg, "post-deploy", { ...facts, ok: result.ok, paused: out.paused ?? null, trigger: out.trigger ?? null });
+        return result;
     },
 };
 

@@ -110,9 +110,10 @@ function maintenance(r) {
     r.return(503, JSON.stringify({ error: 'maintenance', message: message, retryAfterSec: retry }) + '\n');
 }
 
-// GET /lb/status: the state the balancer routes by.
+// GET /lb/status: the state the balancer routes by (whether a preview token is set, not its digest).
 function status(r) {
     var s = readState(r);
+    if (s && s.preview) s.preview = true;
     r.headersOut['Content-Type'] = 'application/json';
     r.return(s ? 200 : 503, JSON.stringify(s || { error: 'no traffic state: ' + STATE }) + '\n');
 }

@@ -60,10 +60,11 @@ describe("parseConfig", () => {
         assert.deepEqual(problems({ maintenance: { retryAfterSec: 5 } }), [`noteshub:maintenance.message: required: the text users read; fix: pulumi config set --path 'maintenance.message' '<value>'`]);
     });
 
-    it("takes a preview token of 16+ header-safe characters", () => {
-        assert.equal(parseConfig(rawConfig({ loadBalancer: { port: 8080, previewToken: "0123456789abcdef" } }), "staging").loadBalancer.previewToken, "0123456789abcdef");
-        assert.deepEqual(problems({ loadBalancer: { port: 8080, previewToken: "short" } }), [`noteshub:loadBalancer.previewToken: must be at least 16 characters (a random token: openssl rand -hex 16); fix: pulumi config set --secret --path 'loadBalancer.previewToken' '<value>'`]);
-        assert.deepEqual(problems({ loadBalancer: { port: 8080, previewToken: "green:0123456789abcdef" } }), [`noteshub:loadBalancer.previewToken: must be letters, digits and . _ ~ - (it travels in a header and a cookie); fix: pulumi config set --secret --path 'loadBalancer.previewToken' '<value>'`]);
+    it("takes a preview token of 32+ header-safe characters", () => {
+        const token = "0123456789abcdef0123456789abcdef";
+        assert.equal(parseConfig(rawConfig({ loadBalancer: { port: 8080, previewToken: token } }), "staging").loadBalancer.previewToken, token);
+        assert.deepEqual(problems({ loadBalancer: { port: 8080, previewToken: "short" } }), [`noteshub:loadBalancer.previewToken: must be at least 32 characters (a random token: openssl rand -hex 16); fix: pulumi config set --secret --path 'loadBalancer.previewToken' '<value>'`]);
+        assert.deepEqual(problems({ loadBalancer: { port: 8080, previewToken: "green:0123456789abcdef0123456789abcdef" } }), [`noteshub:loadBalancer.previewToken: must be letters, digits and . _ ~ - (it travels in a header and a cookie); fix: pulumi config set --secret --path 'loadBalancer.previewToken' '<value>'`]);
     });
 
     it("names a bad activeColor with its path, the value and the fix", () => {
