@@ -93,6 +93,20 @@ export async function runHooks(ctx: Context, cfg: NotesHubConfig, event: HookEve
     return results;
 }
 
+/**
+ * A rollback's hooks: the pre-rollback ones start now and run beside it (a hook never delays a rollback); `done`
+ * waits for them, then runs the post-rollback ones with whether it worked.
+ */
+export function rollbackHooks(ctx: Context, cfg: NotesHubConfig, facts: Record<string, unknown>): { done(ok: boolean): Promise<void> } {
+    const pre = runHooks(ctx, cfg, "pre-rollback", facts);
+    return {
+        async done(ok) {
+            await pre;
+            await runHooks(ctx, cfg, "post-rollback", { ...facts, ok });
+        },
+    };
+}
+
 /** A pre-deploy hook failed: the deploy did not start (exit 1; nothing was changed). */
 export class HookFailed extends Error {
     constructor(event: HookEvent, r: HookResult) {

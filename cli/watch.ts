@@ -10,7 +10,7 @@ import { connect } from "../infra/docker/engine";
 import { readFileIn, STATE_FILE } from "../infra/docker/live";
 import { namesFor } from "../infra/names";
 import { configOf, type Context, type Result } from "./context";
-import { runHooks } from "./hooks";
+import { rollbackHooks } from "./hooks";
 import { Incident, notifierFor } from "./incident";
 import { BusyError } from "./lock";
 import { movesColours, type LogEntry } from "./log";
@@ -101,14 +101,11 @@ export async function autoRollback(ctx: Context, execute: Execute, notifier: Not
         const incident = new Incident(tctx, cfg, notifier, watcher, f, live, to);
         incident.begin();
         const facts = { command: `rollback (trigger ${f.trigger})`, kind: "trigger", trigger: f.trigger, reason: f.reason, from: { ...live, traffic: d.traffic }, to };
-        const pre = runHooks(tctx, cfg, "pre-rollback", facts); // beside it: a hook never delays a rollback
+        const running = rollbackHooks(tctx, cfg, facts);
         const r = await execute(tctx, cfg, `rollback (trigger ${f.trigger})`, planImmediate(d), { fastSteps: true });
         const failed = (r.json as { steps?: { error?: string }[] }).steps?.find((s) => s.error)?.error;
         incident.end(r.ok, failed);
-        hooks = async () => {
-            await pre;
-            await runHooks(tctx, cfg, "post-rollback", { ...facts, ok: r.ok });
-        };
+        hooks = () => running.done(r.ok);
         return { ok: r.ok, what: `rolled back ${live.color} (${live.version}) to ${to.color} (${to.version})${r.ok ? "" : `: FAILED: ${failed}`}` };
     } finally {
         await lock.release();

@@ -3,15 +3,14 @@
 // reads per request, so nginx is not reloaded and keep-alive connections stay open; `off` serves traffic as declared
 // again. It is stack config (noteshub:maintenance), so every `pulumi up` keeps it and a deploy can run behind it;
 // the state is swapped in at once, then `pulumi up` records it in the stack's history.
-import { type NotesHubConfig } from "../../infra/config";
+import type { NotesHubConfig } from "../../infra/config";
+import type { Maintenance } from "../../infra/render/nginx";
 import { applyState } from "../../infra/providers/trafficState";
 import { configOf, type Command, type Context } from "../context";
 import { balancerHolder, stateFor } from "../fastSwitch";
 import { PlanError } from "../plan";
 import { cleanError } from "../run";
 import { declaredOf, readConfigFile, up, writeConfigFile } from "../stack";
-
-type Maintenance = NonNullable<NotesHubConfig["maintenance"]>;
 
 /** What `on` asks for, checked as the config schema checks it (bad input changes nothing). */
 function asked(ctx: Context): Maintenance {

@@ -4,28 +4,30 @@ import { otherColor } from "../../infra/config";
 import { configOf, type Command, type Context } from "../context";
 import { refuseWhenLocked } from "../deployLock";
 import { execute } from "../execute";
-import { runHooks } from "../hooks";
+import { rollbackHooks, runHooks } from "../hooks";
+import type { LogEntry } from "../log";
 import { pausedDeployOf, type PausedDeploy } from "../pause";
 import { PlanError, planImmediate, versionOf, type Step } from "../plan";
 import { declaredOf } from "../stack";
 import { pauseAtOf, runRelease, watchSecOf } from "./deploy";
 
-async function paused(ctx: Context, what: string): Promise<{ p: PausedDeploy; cfg: Awaited<ReturnType<typeof configOf>> }> {
+async function paused(ctx: Context, what: string): Promise<{ p: PausedDeploy; cfg: Awaited<ReturnType<typeof configOf>>; log: LogEntry[] }> {
     const cfg = await configOf(ctx);
     const d = declaredOf(cfg);
-    const p = pausedDeployOf(await ctx.records.read(), d);
+    const log = await ctx.records.read();
+    const p = pausedDeployOf(log, d);
     if (!p) {
         throw new PlanError(`no paused deploy on stack ${ctx.stack.name} to ${what} (the stack declares ${d.activeColor} at ${d.traffic} %); ` +
             `a deploy pauses with noteshub deploy <version> --pause-at 25${what === "abort" ? "; to roll back anyway: noteshub rollback" : ""}`);
     }
-    return { p, cfg };
+    return { p, cfg, log };
 }
 
 export const promote: Command = {
     changes: true,
     async run(ctx) {
-        const { p, cfg } = await paused(ctx, "promote");
-        refuseWhenLocked(await ctx.records.read(), ctx.stack.name, `promote ${p.version}`);
+        const { p, cfg, log } = await paused(ctx, "promote");
+        refuseWhenLocked(log, ctx.stack.name, `promote ${p.version}`);
         const steps: Step[] = p.remaining.map((share) => ({ label: `${p.color} (${p.version}) gets ${share} % of traffic`, change: { activeColor: p.color, traffic: share }, checkAfter: true }));
         const watchSec = ctx.options.watch === undefined ? p.watchSec : watchSecOf(ctx, cfg);
         const pauseAt = pauseAtOf(ctx, p.remaining);
@@ -50,10 +52,9 @@ export const abort: Command = {
         const steps = planImmediate(d);
         const back = otherColor(p.color);
         const facts = { command: "abort", kind: "abort", from: { color: p.color, version: p.version, traffic: d.traffic }, to: { color: back, version: versionOf(d, back) } };
-        const pre = runHooks(ctx, cfg, "pre-rollback", facts); // beside it: a hook never delays a rollback
+        const hooks = rollbackHooks(ctx, cfg, facts);
         const result = await execute(ctx, cfg, `abort ${p.version}`, steps, { fastSteps: true });
-        await pre;
-        await runHooks(ctx, cfg, "post-rollback", { ...facts, ok: result.ok });
+        await hooks.done(result.ok);
         return result;
     },
 };

@@ -7,7 +7,7 @@ import { liveWeights, shareOf } from "../../infra/docker/live";
 import { namesFor } from "../../infra/names";
 import { configOf, type Command, type Context, type Result } from "../context";
 import { execute } from "../execute";
-import { runHooks } from "../hooks";
+import { rollbackHooks } from "../hooks";
 import { planEmergency, planImmediate, planRollbackTo, versionOf, type Declared, type Step } from "../plan";
 import { restoreReleaseBackups } from "../restore";
 import { declaredOf } from "../stack";
@@ -26,11 +26,9 @@ export const rollback: Command = {
         const target = plan.target ?? otherColor(d.activeColor);
         const to = kind === "standard" ? { version: ctx.options.to as string } : { color: target, version: versionOf(d, target) };
         const facts = { command: `rollback${kind === "immediate" ? "" : kind === "standard" ? ` --to ${to.version}` : " --emergency"}`, kind, from: live, to };
-        // Beside the rollback, not before it: a slow hook never delays it.
-        const pre = runHooks(ctx, cfg, "pre-rollback", facts);
+        const hooks = rollbackHooks(ctx, cfg, facts);
         const result = await rollbackAs(ctx, cfg, d, kind, plan);
-        await pre;
-        await runHooks(ctx, cfg, "post-rollback", { ...facts, ok: result.ok });
+        await hooks.done(result.ok);
         return result;
     },
 };
