@@ -14,7 +14,7 @@ export interface LogEntry {
     readonly who: string;
     /** The command line, e.g. "deploy v1.1.0". */
     readonly command: string;
-    readonly event: "command-started" | "step" | "restore" | "command-finished" | "trigger" | "notification" | "locked" | "unlocked" | "paused" | "hook";
+    readonly event: "command-started" | "step" | "restore" | "command-finished" | "trigger" | "notification" | "locked" | "unlocked" | "paused" | "hook" | "retired";
     /** What happened, in words (a step's label). */
     readonly what: string;
     /** Why: the operator's command, or what a trigger saw. */

@@ -1,7 +1,7 @@
 // noteshub: the operator's commands (issue #6), replacing the runbook's shell scripts. Every command declares its
 // steps in stack config and runs `pulumi up` (Automation API), so `pulumi stack history` records each one.
 //   noteshub status | release <version> | deploy <version> | rollback [--to <version> | --emergency] | history | revert <n>
-//            | log | watch | drill | maintenance on|off | lock --reason <why> | unlock | promote | abort
+//            | log | watch | drill | maintenance on|off | lock --reason <why> | unlock | promote | abort | retire
 // Exit codes: 0 done; 1 the operation failed (what ran before was restored); 2 bad input (nothing changed);
 // 3 another command holds the stack, or a deploy lock (noteshub lock) refuses a deploy.
 import { parseArgs } from "node:util";
@@ -33,6 +33,7 @@ const USAGE = `usage: noteshub <command> [--stack <name>] [--json]
   rollback --to <version>        standard: that retained version gets all traffic, and the downs it needs run
   rollback --emergency           production down: restart the last known good colour, all traffic to it
            [--restore-data]      ... and restore the backups the release's own migrations took
+  rollback ... --retire          ... then stop the colour rolled back from (runbook: stop the failed environment)
   history                        the stack's updates, newest first (position, time, result, colour, versions)
   revert <position>              re-apply the config of that update (a position from history), then up
   log [--last N]                 the deployment log: every command, step, trigger and restore (who, what, why, figures)
@@ -46,7 +47,9 @@ const USAGE = `usage: noteshub <command> [--stack <name>] [--json]
                  [--retry-after <seconds>]   rollbacks still run behind it (default Retry-After: 300)
   maintenance off                traffic served as declared again
   lock --reason <text>           refuse deploys (and the drill) until unlock; rollbacks still run; status shows it
-  unlock                         deploys may go on again`;
+  unlock                         deploys may go on again
+  retire                         stop the idle colour (kept with its logs and image); a rollback starts it again
+                                 (watch does it by itself retireAfterHours after the colours last moved)`;
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2, busy: 3 } as const;
 
@@ -62,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
                 to: { type: "string" },
                 emergency: { type: "boolean" },
                 "restore-data": { type: "boolean" },
+                retire: { type: "boolean" },
                 steps: { type: "string" },
                 schema: { type: "string" },
                 pause: { type: "string" },

@@ -10,6 +10,8 @@ export interface Declared {
     readonly greenVersion: string;
     readonly retainedVersions: { readonly current: string; readonly previous: string; readonly archived: string };
     readonly schema: Readonly<Record<string, number>>;
+    /** The idle colour, stopped (noteshub retire); null or absent: both run. */
+    readonly retired?: Color | null;
 }
 
 /** A config change: each key given replaces the declared one (`schema` as a whole map). */
@@ -28,6 +30,11 @@ export class PlanError extends Error {}
 export const versionOf = (d: Declared, c: Color) => (c === "blue" ? d.blueVersion : d.greenVersion);
 const versionKey = (c: Color): "blueVersion" | "greenVersion" => (c === "blue" ? "blueVersion" : "greenVersion");
 const retained = (d: Declared) => [d.retainedVersions.current, d.retainedVersions.previous, d.retainedVersions.archived];
+
+/** What a step that gives `c` a share (or a new version) adds when `c` is retired: start it again. */
+const wake = (d: Declared, c: Color): Change => (d.retired === c ? { retired: null } : {});
+/** Words for a step that starts a retired colour again: it is slower than a switch to a running one. */
+const waking = (d: Declared, c: Color) => (d.retired === c ? `start ${c} again (retired: stopped), pass its health gate, then ` : "");
 
 /** The colour serving (or being promoted to serve) and the other one. */
 export function colours(d: Declared): { live: Color; idle: Color } {
@@ -64,8 +71,8 @@ export function planDeploy(d: Declared, version: string, opts: DeployOptions): S
     } else if (opts.schema !== undefined && opts.schema !== (d.schema[version] ?? 0)) {
         throw new PlanError(`${version} is retained with schema ${d.schema[version] ?? 0}; a retained version's schema is fixed (got --schema ${opts.schema})`);
     }
-    if (versionOf(d, idle) !== version || Object.keys(start).length > 0) {
-        steps.push({ label: `start ${version} on ${idle} (migrations, health gate; no traffic yet)`, change: { ...start, [versionKey(idle)]: version } });
+    if (versionOf(d, idle) !== version || Object.keys(start).length > 0 || d.retired === idle) {
+        steps.push({ label: `start ${version} on ${idle} (migrations, health gate; no traffic yet)`, change: { ...start, [versionKey(idle)]: version, ...wake(d, idle) } });
     }
     for (const share of opts.steps) {
         // Every traffic step is checked and watched, the last one too: after 100 % comes the runbook's monitoring.
@@ -83,7 +90,7 @@ export function planImmediate(d: Declared): Step[] {
     if (versionOf(d, idle) === versionOf(d, live)) {
         throw new PlanError(`nothing to roll back to: both colours run ${versionOf(d, live)}; use noteshub rollback --to <version> (retained: ${retained(d).join(", ")})`);
     }
-    return [{ label: `all traffic back to ${idle} (${versionOf(d, idle)})`, change: { activeColor: idle, traffic: 100 } }];
+    return [{ label: `${waking(d, idle)}all traffic back to ${idle} (${versionOf(d, idle)})`, change: { activeColor: idle, traffic: 100, ...wake(d, idle) } }];
 }
 
 /**
@@ -98,8 +105,8 @@ export function planRollbackTo(d: Declared, version: string): Step[] {
     const target = running ?? otherColor(live);
     const other = otherColor(target);
     const steps: Step[] = [];
-    if (!running) steps.push({ label: `start ${version} on ${target} (health gate; no traffic yet)`, change: { [versionKey(target)]: version } });
-    if (!(d.activeColor === target && d.traffic === 100)) steps.push({ label: `all traffic to ${target} (${version})`, change: { activeColor: target, traffic: 100 } });
+    if (!running) steps.push({ label: `start ${version} on ${target} (health gate; no traffic yet)`, change: { [versionKey(target)]: version, ...wake(d, target) } });
+    if (!(d.activeColor === target && d.traffic === 100)) steps.push({ label: `${running ? waking(d, target) : ""}all traffic to ${target} (${version})`, change: { activeColor: target, traffic: 100, ...(running ? wake(d, target) : {}) } });
     const needs = d.schema[version] ?? 0;
     const otherNeeds = d.schema[versionOf(d, other)] ?? 0;
     if (otherNeeds > needs) {
@@ -115,7 +122,7 @@ export function planRollbackTo(d: Declared, version: string): Step[] {
  */
 export function planEmergency(d: Declared): { target: Color; steps: Step[] } {
     const target = colours(d).idle;
-    return { target, steps: [{ label: `all traffic to ${target} (${versionOf(d, target)}), the last known good colour`, change: { activeColor: target, traffic: 100 } }] };
+    return { target, steps: [{ label: `${waking(d, target)}all traffic to ${target} (${versionOf(d, target)}), the last known good colour`, change: { activeColor: target, traffic: 100, ...wake(d, target) } }] };
 }
 
 /**
@@ -131,9 +138,12 @@ export function planRevert(now: Declared, target: Declared, what: string): Step[
         throw new PlanError(`${what} runs ${gone.join(" and ")}, which this stack no longer keeps (retained: ${retained(now).join(", ")}), so its image is not the one that ran; deploy a retained version (noteshub deploy / rollback --to) instead`);
     }
     const weights = { [now.activeColor]: now.traffic, [otherColor(now.activeColor)]: 100 - now.traffic } as Record<Color, number>;
-    const whole: Change = { ...target };
+    // Both colours run while the revert moves them (a retired one starts again); the update's retired colour, if it
+    // had one, is stopped last, once it has no share (stopping and moving traffic in one up would be refused).
+    const whole: Change = { ...target, retired: null };
+    const retireLast: Step[] = target.retired ? [{ label: `retire ${target.retired} as it was (stopped; its image stays)`, change: { retired: target.retired } }] : [];
     const changing = COLORS.filter((c) => weights[c] > 0 && versionOf(now, c) !== versionOf(target, c));
-    if (changing.length === 0) return [{ label: `${what}: declare it as it was`, change: whole }];
+    if (changing.length === 0) return [{ label: `${what}: declare it as it was`, change: whole }, ...retireLast];
     const [c] = changing;
     const o = otherColor(c);
     if (weights[c] < 100 || changing.length > 1) {
@@ -148,7 +158,20 @@ export function planRevert(now: Declared, target: Declared, what: string): Step[
         { label: `${c} to ${versionOf(target, c)}`, change: { [versionKey(c)]: versionOf(target, c) } },
     ];
     if (!(target.activeColor === o && target.traffic === 100)) steps.push({ label: `traffic as it was: ${target.activeColor} at ${target.traffic} %`, change: { activeColor: target.activeColor, traffic: target.traffic } });
-    return steps;
+    return [...steps, ...retireLast];
+}
+
+/**
+ * retire: the idle colour is stopped (runbook: decommission the previous colour once the release is trusted; stop a
+ * failed release after an immediate rollback). Its container and image stay; a rollback to it starts it again.
+ */
+export function planRetire(d: Declared): Step[] {
+    const { live, idle } = colours(d);
+    if (d.traffic < 100) {
+        throw new PlanError(`a shift to ${live} is in progress (${d.traffic} %): ${idle} still has ${100 - d.traffic} % of traffic; finish it (noteshub deploy ${versionOf(d, live)} or promote) or roll back first, then retire`);
+    }
+    if (d.retired === idle) throw new PlanError(`${idle} (${versionOf(d, idle)}) is already retired; nothing to do`);
+    return [{ label: `retire ${idle} (${versionOf(d, idle)}): stop it, keep its container and image (a rollback to it starts it again)`, change: { retired: idle } }];
 }
 
 /** The declared state after a change. */

@@ -35,7 +35,7 @@ export interface Reporter {
 /** The keys a change sets, with the values they had before it (to write back on failure). */
 function undoOf(before: Declared, c: Change): Change {
     const undo: Record<string, unknown> = {};
-    for (const k of Object.keys(c) as (keyof Change)[]) undo[k] = before[k];
+    for (const k of Object.keys(c) as (keyof Change)[]) undo[k] = k === "retired" ? before.retired ?? null : before[k];
     return undo as Change;
 }
 
@@ -87,7 +87,9 @@ export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Decl
         await writeChange(s, step.change);
         let movedEarly = false;
         try {
-            if (opts.fastSteps && opts.moveTraffic) {
+            // A colour that was retired is stopped: it starts in the `up` and passes its whole gate there first.
+            const wakes = step.change.retired === null && !!current.retired;
+            if (opts.fastSteps && opts.moveTraffic && !wakes) {
                 await opts.moveTraffic(applyChange(current, step.change));
                 movedEarly = true;
             }
@@ -98,7 +100,7 @@ export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Decl
                 // The colours that serve after the step: at 100 % the other one is idle, and its health is no reason
                 // to send traffic back to it (it may be why this deploy runs).
                 const shares = weightsOf(current.activeColor, current.traffic);
-                const bad = (await colourHealth({ ...cfg, ...current })).filter((h) => !h.healthy && shares[h.color] > 0);
+                const bad = (await colourHealth({ ...cfg, ...current, retired: current.retired ?? undefined })).filter((h) => !h.healthy && shares[h.color] > 0);
                 if (bad.length) throw new Error(`health check after the step: ${bad.map((h) => `${h.color} (${h.version}): ${h.reason}`).join("; ")}`);
                 await opts.bake?.(current, step);
             }

@@ -29,6 +29,7 @@ export const declaredOf = (cfg: NotesHubConfig): Declared => ({
     greenVersion: cfg.greenVersion,
     retainedVersions: cfg.retainedVersions,
     schema: cfg.schema,
+    retired: cfg.retired ?? null,
 });
 
 /** Writes a change into Pulumi.<stack>.yaml (nested values by path, so the file keeps its shape). */
@@ -39,6 +40,8 @@ export async function writeChange(s: OpenStack, c: Change): Promise<void> {
     if (c.traffic !== undefined) put("traffic", c.traffic);
     if (c.blueVersion !== undefined) put("blueVersion", c.blueVersion);
     if (c.greenVersion !== undefined) put("greenVersion", c.greenVersion);
+    if (c.retired) put("retired", c.retired);
+    else if (c.retired === null) await s.stack.removeConfig(`${NAMESPACE}:retired`);
     if (c.retainedVersions) for (const [k, v] of Object.entries(c.retainedVersions)) put(`retainedVersions.${k}`, v);
     // The schema map is replaced whole: versions that left the retained list leave it too.
     if (c.schema) await s.stack.removeConfig(`${NAMESPACE}:schema`);

@@ -9,7 +9,7 @@ import type { LogEntry } from "./log";
 import { leaves, type HistoricValue, type OpenStack } from "./stack";
 
 /** The keys noteshub's commands write: the declared state (and maintenance mode, which the balancer serves too). */
-export const DECLARED_KEYS = ["activeColor", "traffic", "blueVersion", "greenVersion", "retainedVersions", "schema", "maintenance"] as const;
+export const DECLARED_KEYS = ["activeColor", "traffic", "blueVersion", "greenVersion", "retainedVersions", "schema", "maintenance", "retired"] as const;
 
 export interface Difference {
     readonly key: string;

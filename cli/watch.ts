@@ -20,7 +20,11 @@ import type { Snapshot } from "./monitor/snapshot";
 import type { Firing } from "./monitor/triggers";
 import { Watcher, type Watched } from "./monitor/watcher";
 import { PlanError, planImmediate } from "./plan";
+import { retireWhenDue } from "./retire";
 import { declaredOf } from "./stack";
+
+/** How often watch looks whether the idle colour is due to retire (retireAfterHours). */
+const RETIRE_CHECK_MS = 5000;
 
 export interface Execute {
     (ctx: Context, cfg: NotesHubConfig, what: string, steps: ReturnType<typeof planImmediate>, opts: { fastSteps: boolean }): Promise<Result>;
@@ -155,10 +159,27 @@ export async function watch(ctx: Context, execute: Execute): Promise<Result> {
     // `on`, not `once`: the Automation API's child-process cleanup (signal-exit) re-raises a signal that has no other
     // listener when it runs, which killed a watch stopped after a rollback before it could print its report.
     process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
+    // retireAfterHours: checked every RETIRE_CHECK_MS; a failed retire is not tried again by this watch (it said why).
+    let retireCheck = 0;
+    let retiring = cfg.retireAfterHours !== undefined;
+    const retireSeen = { cfg, logLength: -1 };
+    const said = new Set<string>();
     try {
         let seen: Firing | undefined;
         while (!stop && Date.now() < deadline) {
             const f = await watcher.watchFor(Math.min(deadline - Date.now(), 1000), seen);
+            if (!f && retiring && Date.now() >= retireCheck) {
+                retireCheck = Date.now() + RETIRE_CHECK_MS;
+                const r = await retireWhenDue(ctx, retireSeen, new Date(started)).catch((err: Error) => (ctx.say(`retire: ${err.message.split("\n")[0]}`), "failed" as const));
+                if (r === "failed") {
+                    retiring = false;
+                    ctx.say("retire failed (above); this watch won't try again: run noteshub retire when the cause is fixed");
+                }
+                if ((r === "locked" || r === "busy") && !said.has(r)) {
+                    said.add(r);
+                    ctx.say(r === "locked" ? "the idle colour is due to retire, but deploys are locked (noteshub lock): it waits for unlock" : "the idle colour is due to retire, but another command holds the stack: trying again shortly");
+                }
+            }
             if (!f) continue;
             seen = f;
             const w = watcher.watching;

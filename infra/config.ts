@@ -25,7 +25,12 @@ const envMap = z.record(
 
 const seconds = z.number({ error: "must be a number of seconds" }).int("must be whole seconds").min(1, "must be at least 1 second").max(86_400);
 const millis = z.number({ error: "must be milliseconds" }).int().min(1).max(600_000);
-const percent = z.number({ error: "must be a percentage" }).min(0, "must be 0-100").max(100, "must be 0-100");
+// The settings that may be fractions (hours, percentages) also take a decimal as text: `pulumi config set` (with
+// --path too) stores 1.5 as the text "1.5", and only whole numbers are read as numbers before the schema (so a
+// version like 1.2 still gets its own message).
+const decimal = <T extends z.ZodType>(inner: T) => z.preprocess((v) => (typeof v === "string" && /^\d+(\.\d+)?$/.test(v) ? Number(v) : v), inner);
+const hours = decimal(z.number({ error: "must be a number of hours (e.g. 24)" }).positive("must be more than 0 hours").max(24 * 90, "must be at most 2160 hours (90 days)"));
+const percent = decimal(z.number({ error: "must be a percentage" }).min(0, "must be 0-100").max(100, "must be 0-100"));
 
 const schema = z.strictObject({
     environment: z.enum(["staging", "production"], { error: 'must be "staging" or "production"' }).default("staging"),
@@ -34,6 +39,14 @@ const schema = z.strictObject({
     traffic: z.number({ error: "must be a percentage 0-100 (the runbook steps are 10, 25, 50, 100)" }).int("must be a whole percentage").min(0, "must be 0-100").max(100, "must be 0-100").default(100),
     blueVersion: version,
     greenVersion: version,
+    /**
+     * The idle colour, stopped (`noteshub retire`; runbook: decommission the previous colour after 24-48 h, stop a
+     * failed release after an immediate rollback). Its container stays (docker logs still read it) and its image stays
+     * on the host; a rollback to it starts it again (slower: it passes its whole health gate before traffic moves).
+     */
+    retired: z.enum(COLORS, { error: (iss) => `must be "blue" or "green" (the idle colour), got ${JSON.stringify(iss.input)}` }).optional(),
+    /** `noteshub watch` retires the idle colour once it has had no traffic this long (runbook: 24-48 h); unset: never. */
+    retireAfterHours: hours.optional(),
     retainedVersions: z.strictObject({ current: version, previous: version, archived: version }, { error: "required: { current, previous, archived }" }),
     /** The migration each retained version needs (its number, 0 for none): "versions know their schema". */
     schema: z.record(version, z.number({ error: "must be a migration number like 2 (0 for none)" }).int().min(0).max(999)).default({}),
@@ -301,6 +314,11 @@ function crossCheck(values: Record<string, unknown>, problems: string[], stack: 
         for (const v of Object.keys(obj(obj(values.app).envByVersion))) {
             if (isVersion(v) && !retained.includes(v)) problems.push(`${NAMESPACE}:app.envByVersion.${v}: ${v} is not a retained version; fix: pulumi config rm --path 'app.envByVersion.${v}'`);
         }
+    }
+    // A retired colour is stopped: it can't have a share (the colour with a share is never touched, INVARIANTS 4).
+    if (values.retired !== undefined && (values.retired === values.activeColor ? values.traffic !== 0 : typeof values.traffic === "number" && values.traffic < 100)) {
+        const share = values.retired === values.activeColor ? (values.traffic ?? 100) : 100 - Number(values.traffic);
+        problems.push(`${NAMESPACE}:retired: ${String(values.retired)} is retired (stopped) but gets ${share} % of traffic; a colour with a share runs; fix: pulumi config rm retired (noteshub rollback and deploy do that for you)`);
     }
     const db = obj(values.database);
     const lbPort = obj(values.loadBalancer).port ?? 8080;

@@ -138,6 +138,7 @@ const colors = Object.fromEntries(COLORS.map((color) => {
         port: cfg.app.port,
         user: cfg.app.user,
         env: { ...cfg.app.env, ...cfg.app.envByVersion[version] },
+        retired: cfg.retired === color,
     }, { dependsOn: [migrations] })];
 })) as Record<Color, AppColor>;
 
@@ -152,6 +153,7 @@ lb.route({
     gate: cfg.healthGate,
     maintenance: cfg.maintenance,
     previewToken: cfg.loadBalancer.previewToken,
+    retired: cfg.retired,
 });
 
 // The declared release in plain values: the policy pack (policy/) judges it at preview; it is recorded last, so the
@@ -179,6 +181,8 @@ export const maintenance = cfg.maintenance ?? null;
 /** Percent of requests each colour gets. */
 export const traffic = weightsOf(cfg.activeColor, cfg.traffic);
 export const liveVersion = cfg[`${cfg.activeColor}Version`];
+/** The idle colour stopped by noteshub retire, or null. */
+export const retired = cfg.retired ?? null;
 export const versions = { blue: cfg.blueVersion, green: cfg.greenVersion };
 export const retainedVersions = cfg.retainedVersions;
 /** From the Docker host, when database.hostPort publishes it (staging); secret. */

@@ -11,6 +11,10 @@ export function liveProblem(props: Record<string, unknown>): string | undefined 
     const g = props.guard as Guard | undefined;
     // One that hands over (a balancer instance) is replaced new-first: nothing that serves stops.
     if (!g || props.handover || g.allowOutage || g.share === 0 || !g.running) return undefined;
+    // Retiring it (stopped) while it runs with a share drops its requests as surely as replacing it.
+    if (props.stopped === true) {
+        return `container ${String(props.name)}: ${g.what} ${g.share === null ? "may have traffic (its traffic state could not be read)" : `has ${g.share} % of traffic`}, so stopping it (retired) would drop requests. Fix: move its traffic first (noteshub rollback, or activeColor/traffic and pulumi up), then retire it (noteshub retire).`;
+    }
     const fields = changedFields(g.running, fingerprint(props));
     return fields.length ? `container ${String(props.name)}: ${liveChangeRefusal(g, g.share, fields)}` : undefined;
 }

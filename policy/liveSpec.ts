@@ -17,9 +17,10 @@ export const SPEC_LABEL = "io.noteshub.spec";
 
 /**
  * Inputs that are not part of what runs: where the engine is, how create waits, the guard itself, environment fixed
- * at start (PREVIOUS_VERSION), the stop timeout (only our delete uses it), the Pulumi resource's name and outputs.
+ * at start (PREVIOUS_VERSION), the stop timeout (only our delete uses it), whether it is stopped (retired: policy/live.ts
+ * judges that on its own), the Pulumi resource's name and outputs.
  */
-const NOT_SPEC = ["docker", "readyTimeoutSec", "waitFor", "readyExec", "handover", "guard", "startEnv", "stopTimeoutSec", "resourceName", "containerId", "__provider"];
+const NOT_SPEC = ["docker", "readyTimeoutSec", "waitFor", "readyExec", "handover", "guard", "startEnv", "stopTimeoutSec", "stopped", "resourceName", "containerId", "__provider"];
 const PER_KEY = ["env", "labels"];
 
 const short = (v: unknown) => createHash("sha256").update(stableJson(v)).digest("hex").slice(0, 12);

@@ -5,7 +5,7 @@
 #
 #   scripts/setup.sh            everything (docker engine, base image, pulumi, ferretdb, npm ci, build)
 #   scripts/setup.sh --env      print the environment lines (PATH, backend) the other scripts source
-#   scripts/setup.sh --tests    also the load generators (wrk, hey), test-host tools (sshd) and MinIO the tests use
+#   scripts/setup.sh --tests    also the load generators (wrk, hey), test-host tools (sshd), MinIO and promtool the tests use
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +19,8 @@ HEY_VERSION=v0.1.5
 HEY_BIN=$CACHE/hey-$HEY_VERSION/hey
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c   # the module proxy's pseudo-version of a 2026-02 MinIO
 MINIO_BIN=$CACHE/minio-$MINIO_VERSION/minio
+PROMTOOL_VERSION=2.42   # Debian bookworm's prometheus package (2.42.0+ds-5+deb12u1): only its promtool is used
+PROMTOOL_BIN=$CACHE/promtool-$PROMTOOL_VERSION/promtool
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -150,6 +152,7 @@ print_env() {
   echo "export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
   echo "export NOTESHUB_HEY=\${NOTESHUB_HEY:-$HEY_BIN}"
   echo "export NOTESHUB_MINIO=\${NOTESHUB_MINIO:-$MINIO_BIN}"
+  echo "export NOTESHUB_PROMTOOL=\${NOTESHUB_PROMTOOL:-$PROMTOOL_BIN}"
   # Type errors are caught by `npm run build` (tsc); the program itself runs transpile-only, seconds faster.
   echo "export PULUMI_NODEJS_TRANSPILE_ONLY=\${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
 }
@@ -192,6 +195,23 @@ ensure_minio() {
   say "shared state: $MINIO_BIN"
 }
 
+# promtool checks and unit-tests the alert rules in monitoring/ (tests only). Taken out of Debian's prometheus package
+# without installing it: no Prometheus server is set up or started on this machine.
+ensure_promtool() {
+  if [ ! -x "$PROMTOOL_BIN" ]; then
+    local tmp; tmp=$(mktemp -d)
+    if ! (cd "$tmp" && apt-get download prometheus >"$CACHE/logs/promtool.log" 2>&1); then
+      with_progress "apt-get update" "$CACHE/logs/apt-update.log" apt-get update; apt_updated=1
+      (cd "$tmp" && apt-get download prometheus >"$CACHE/logs/promtool.log" 2>&1) || { tail -5 "$CACHE/logs/promtool.log" >&2; rm -rf "$tmp"; die "could not download Debian's prometheus package"; }
+    fi
+    dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+    mkdir -p "$(dirname "$PROMTOOL_BIN")"
+    cp "$tmp/x/usr/bin/promtool" "$PROMTOOL_BIN"
+    rm -rf "$tmp"
+  fi
+  say "alert rules: $PROMTOOL_BIN ($("$PROMTOOL_BIN" --version 2>&1 | head -1))"
+}
+
 main() {
   mkdir -p "$CACHE/logs"
   if [ "${1:-}" = "--env" ]; then print_env; return; fi
@@ -201,7 +221,7 @@ main() {
   ensure_pulumi
   ensure_ferretdb
   ensure_node_modules
-  if [ "${1:-}" = "--tests" ]; then ensure_load_generators; ensure_test_host_tools; ensure_minio; fi
+  if [ "${1:-}" = "--tests" ]; then ensure_load_generators; ensure_test_host_tools; ensure_minio; ensure_promtool; fi
   say "engines ready in $(elapsed "$start")"
 }
 main "$@"

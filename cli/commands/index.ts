@@ -8,9 +8,10 @@ import { lock, unlock } from "./lock";
 import { log } from "./log";
 import { maintenance } from "./maintenance";
 import { abort, promote } from "./promote";
+import { retire } from "./retire";
 import { revert } from "./revert";
 import { rollback } from "./rollback";
 import { status } from "./status";
 import { watch } from "./watch";
 
-export const commands = { status, release, deploy, rollback, history: historyCmd, revert, log, watch, drill, maintenance, lock, unlock, promote, abort } satisfies Record<string, Command>;
+export const commands = { status, release, deploy, rollback, history: historyCmd, revert, log, watch, drill, maintenance, lock, unlock, promote, abort, retire } satisfies Record<string, Command>;

@@ -1,6 +1,6 @@
 // noteshub rollback: immediate (traffic back to the other colour), standard (--to a retained version, with its
 // downs) or emergency (restart the last known good colour, optionally restoring the release's backups); the stack's
-// rollback hooks around each (cli/hooks.ts), which never stop it.
+// rollback hooks around each (cli/hooks.ts), which never stop it. --retire then stops the colour rolled back from.
 import { otherColor, type Color, type NotesHubConfig } from "../../infra/config";
 import { connect } from "../../infra/docker/engine";
 import { liveWeights, shareOf } from "../../infra/docker/live";
@@ -10,6 +10,7 @@ import { execute } from "../execute";
 import { rollbackHooks } from "../hooks";
 import { planEmergency, planImmediate, planRollbackTo, versionOf, type Declared, type Step } from "../plan";
 import { restoreReleaseBackups } from "../restore";
+import { retiredSinceOf, retireIdle } from "../retire";
 import { declaredOf } from "../stack";
 
 type Kind = "immediate" | "standard" | "emergency";
@@ -26,10 +27,18 @@ export const rollback: Command = {
         const target = plan.target ?? otherColor(d.activeColor);
         const to = kind === "standard" ? { version: ctx.options.to as string } : { color: target, version: versionOf(d, target) };
         const facts = { command: `rollback${kind === "immediate" ? "" : kind === "standard" ? ` --to ${to.version}` : " --emergency"}`, kind, from: live, to };
+        if (d.retired === target) {
+            const since = retiredSinceOf(await ctx.records.read().catch(() => []), target);
+            ctx.say(`${target} (${versionOf(d, target)}) was retired${since ? ` at ${since}` : ""} (stopped): it starts again and passes its whole health gate before traffic moves, so this rollback takes longer than a switch to a running colour`);
+        }
         const hooks = rollbackHooks(ctx, cfg, facts);
         const result = await rollbackAs(ctx, cfg, d, kind, plan);
         await hooks.done(result.ok);
-        return result;
+        if (!result.ok || !ctx.options.retire) return result;
+        // Runbook "Immediate Rollback" step 3: stop the failed environment, once the good one has all the traffic.
+        const retired = await retireIdle(ctx, await configOf(ctx), "rollback --retire: retire the colour rolled back from");
+        if (!retired.ok) ctx.say("the rollback itself is done (all traffic on the colour rolled back to); only stopping the other colour failed: run noteshub retire again");
+        return { ok: retired.ok, json: { ...(result.json as object), retire: retired.json } };
     },
 };
 
@@ -42,7 +51,9 @@ async function rollbackAs(ctx: Context, cfg: NotesHubConfig, d: Declared, kind: 
         // A colour that serves is never restarted (INVARIANTS 4): during a shift the last known good colour still
         // has its share, and restarting it would drop its requests. The live state says, else the declared one.
         const share = shareOf(await liveWeights(docker, names.of("lb")).catch(() => null), target);
-        if (share !== 0) {
+        if (d.retired === target) {
+            ctx.say(`emergency: ${name} (the last known good colour) was retired: pulumi up starts it again`);
+        } else if (share !== 0) {
             ctx.say(`emergency: ${name} (the last known good colour) ${share === null ? "may serve traffic (the balancer's state can't be read)" : `serves ${share} % of traffic`}, so it is not restarted; all traffic moves to it`);
         } else {
             ctx.say(`emergency: restarting ${name} (the last known good colour)`);

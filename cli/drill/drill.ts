@@ -189,7 +189,7 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
         await watcher.stop();
     }
     const after = await counts(cfg, ids);
-    const health = await colourHealth({ ...cfg, ...d0 });
+    const health = await colourHealth({ ...cfg, ...d0, retired: d0.retired ?? undefined });
     const healthAfter = health.map((h) => `${h.color} ${h.version} ${h.healthy ? "healthy" : `UNHEALTHY (${h.reason})`}`).join(", ");
     const dataOk = after.found === ids.length && after.documents === before.documents && after.uploads === before.uploads;
     const report: DrillReport = {

@@ -5,7 +5,8 @@
 // pod "pause" pattern, images/holder): the app container joins the holder's network namespace, so a new version
 // keeps the colour's address, the balancer's upstreams stay valid, and a deploy never reloads nginx (issue #6).
 // While the colour has a traffic share, neither container is ever replaced (their guard, issue #12); when one is
-// stopped or replaced, its requests in flight finish first (drainSec, docker stop's grace period).
+// stopped or replaced, its requests in flight finish first (drainSec, docker stop's grace period). A retired colour's
+// app container is stopped, not removed: its logs stay, and starting it again pulls and builds nothing.
 import * as pulumi from "@pulumi/pulumi";
 import type { Guard } from "../../policy/liveSpec";
 import type { Color } from "../config";
@@ -42,6 +43,8 @@ export interface AppColorArgs {
     readonly env?: Record<string, string>;
     /** Seconds to wait for the container to be running. Default 60. */
     readonly readyTimeoutSec?: number;
+    /** Retired (noteshub retire): the app container is kept stopped; its address holder keeps the colour's address. */
+    readonly retired?: boolean;
 }
 
 /** The runbook writes versions without the leading v (APP_VERSION=1.2.3). */
@@ -114,6 +117,8 @@ export class AppColor extends pulumi.ComponentResource {
             // Health is the gate's to judge (providers/healthGate.ts), with a clearer error than Docker's status.
             waitFor: "running",
             guard: args.guard(this.appContainer),
+            // Only when retired: a colour that runs declares nothing new (no update for every stack that predates it).
+            ...(args.retired ? { stopped: true } : {}),
         }, { parent: this, dependsOn: opts?.dependsOn }); // e.g. the migrations its version needs
         this.containerId = container.containerId;
         this.registerOutputs({ host: this.host, version: this.version, containerId: this.containerId, addressId: this.addressId });

@@ -68,6 +68,8 @@ export interface RoutingArgs {
     readonly gate: GateSettings;
     /** Maintenance mode: users get 503 with the message (the colours keep their shares and gates). */
     readonly maintenance?: Maintenance;
+    /** The retired colour (stopped): its gate probes nothing. */
+    readonly retired?: Color;
     /** loadBalancer.previewToken: requests carrying it reach the idle colour (only its digest is written). */
     readonly previewToken?: string;
 }
@@ -154,6 +156,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
             live: weights[color] > 0,
             guards: { containerId: r.backends[color].containerId, imageId: r.backends[color].imageId },
             settings: r.gate,
+            ...(r.retired === color ? { retired: true } : {}),
         }, { parent: this });
         this.gates = { blue: gate("blue"), green: gate("green") };
         const instance = this.nginx(r);

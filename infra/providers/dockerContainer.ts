@@ -39,6 +39,11 @@ export type DockerContainerArgs = { readonly [K in keyof ContainerSpec]: DeepInp
     readonly guard?: pulumi.Input<Guard>;
     /** Replaced new-first: the new container, once ready, drains and stops the group's older members. */
     readonly handover?: pulumi.Input<Handover>;
+    /**
+     * Kept, but not running (a retired colour): its logs stay readable and starting it again needs nothing pulled.
+     * Stopping is refused while it serves (its guard), like a replacement; starting waits until it is ready.
+     */
+    readonly stopped?: pulumi.Input<boolean>;
 };
 
 interface Inputs extends ContainerSpec {
@@ -50,6 +55,7 @@ interface Inputs extends ContainerSpec {
     startEnv?: Record<string, string>;
     guard?: Guard;
     handover?: Handover;
+    stopped?: boolean;
     /** The Pulumi resource's name (set by the constructor). */
     resourceName?: string;
 }
@@ -169,12 +175,35 @@ async function refuseLostImage(inputs: Inputs): Promise<void> {
     if (!present) throw new Error(`docker: create container ${inputs.name}: ${lostBuildError(inputs.image, inputs.imageId)}`);
 }
 
+/** Stops a container that is kept (retired): refused while it serves; its requests in flight finish first. */
+async function stopServing(docker: import("dockerode"), id: string, inputs: Inputs): Promise<void> {
+    await refuseRemoval(inputs as never, "stop (retire)");
+    await docker.getContainer(id).stop({ t: inputs.stopTimeoutSec }).catch((err: unknown) => {
+        if (statusOf(err) !== 304) throw engineError("stop", `container ${inputs.name}`, inputs.docker, err);
+    });
+}
+
+/** Starts a kept container again and waits until it is ready, as create does (a crash shows its logs). */
+async function startAgain(docker: import("dockerode"), id: string, inputs: Inputs): Promise<void> {
+    const c = docker.getContainer(id);
+    try {
+        await c.start();
+    } catch (err) {
+        if (statusOf(err) !== 304) throw engineError("start", `container ${inputs.name}`, inputs.docker, err);
+    }
+    try {
+        await waitReady(docker, c, inputs);
+    } catch (err) {
+        throw new Error(`docker: start ${inputs.name} again: ${(err as Error).message}\n  -> it was left stopped; fix the cause and run pulumi up again`);
+    }
+}
+
 export const provider = {
     async diff(_id: string, olds: Outputs, news: Inputs) {
         // Another engine is another container; a new way to reach the same engine (a moved TLS directory) is not.
         const d = diffInputs({ ...olds, docker: olds.docker.host } as never, { ...news, docker: news.docker.host } as never, {
             outputs: ["containerId", "guard", "startEnv", "resourceName"],
-            inPlace: ["readyTimeoutSec", "waitFor", "readyExec", "handover", "stopTimeoutSec"],
+            inPlace: ["readyTimeoutSec", "waitFor", "readyExec", "handover", "stopTimeoutSec", "stopped"],
             deleteBeforeReplace: !news.handover,
         });
         if (!d.changes && stableJson(olds.docker) !== stableJson(news.docker)) return { changes: true, replaces: [], deleteBeforeReplace: false };
@@ -182,6 +211,8 @@ export const provider = {
         if (d.replaces?.length && news.guard && !news.handover) await refuseReplacement(olds as never, news as never, d.replaces);
         // Old-first with an image the host lost (a local build) would leave nothing: say so before anything stops.
         if (d.replaces?.length) await refuseLostImage(news);
+        // Stopping one that serves is refused at preview, like replacing it: retire a colour once its traffic moved.
+        if (!d.replaces?.length && news.stopped && !olds.stopped) await refuseRemoval(news as never, "stop (retire)");
         return d;
     },
 
@@ -207,8 +238,10 @@ export const provider = {
             }
             if (inputs.handover) {
                 await docker.getContainer(existing.Id).rename({ name: `${inputs.name}-retiring-${Date.now().toString(36)}` });
-            } else if (existing.State.Running && labels[SPEC_LABEL] === fp && labels[RESOURCE_LABEL] === (inputs.resourceName ?? "")) {
+            } else if ((existing.State.Running || inputs.stopped) && labels[SPEC_LABEL] === fp && labels[RESOURCE_LABEL] === (inputs.resourceName ?? "")) {
                 adopted = existing.Id;
+                if (inputs.stopped && existing.State.Running) await stopServing(docker, existing.Id, inputs);
+                else if (!inputs.stopped && !existing.State.Running) await startAgain(docker, existing.Id, inputs);
             } else {
                 if (existing.State.Running) await refuseRemoval(inputs as never, "replace the leftover");
                 await docker.getContainer(existing.Id).stop({ t: inputs.stopTimeoutSec }).catch(() => undefined); // its requests finish
@@ -232,6 +265,8 @@ export const provider = {
             await removeIfPresent(docker, container.id);
             throw engineError("write files into", target, inputs.docker, err);
         }
+        // A retired colour whose container had to be made anew (its version moved) is made, not started.
+        if (inputs.stopped) return { id: container.id, outs: { ...inputs, containerId: container.id } };
         try {
             await container.start();
         } catch (err) {
@@ -255,8 +290,14 @@ export const provider = {
     async update(_id: string, olds: Outputs, news: Inputs) {
         // Only how create waits, how long a stop may take, the handover settings and how the engine is reached change
         // in place: they matter when a container starts or stops, not while it runs.
-        const { readyTimeoutSec, waitFor, readyExec, handover, stopTimeoutSec, docker } = news;
-        return { outs: { ...olds, readyTimeoutSec, waitFor, readyExec, handover, stopTimeoutSec, docker } };
+        const { readyTimeoutSec, waitFor, readyExec, handover, stopTimeoutSec, docker, stopped } = news;
+        // A setting the news leave out is gone from the outputs too: Pulumi's wire format has no undefined.
+        const outs = Object.fromEntries(Object.entries({ ...olds, readyTimeoutSec, waitFor, readyExec, handover, stopTimeoutSec, docker, stopped })
+            .filter(([, v]) => v !== undefined)) as unknown as Outputs;
+        // ... and whether it runs (retire, and a rollback to a retired colour).
+        if (stopped && !olds.stopped) await stopServing(connect(docker), olds.containerId, outs);
+        if (!stopped && olds.stopped) await startAgain(connect(docker), olds.containerId, outs);
+        return { outs };
     },
 
     async delete(id: string, props: Outputs) {

@@ -38,6 +38,8 @@ export interface HealthGateArgs {
     /** What the gate guards: a new container or image re-runs it. */
     readonly guards: pulumi.Input<Record<string, pulumi.Input<string>>>;
     readonly settings: GateSettings;
+    /** The colour is retired (stopped, no share): nothing to probe; started again, it is checked like a new one. */
+    readonly retired?: boolean;
 }
 
 export type GateCheck = Pick<Inputs, "docker" | "probeContainerId" | "color" | "host" | "port" | "version" | "settings" | "container">;
@@ -53,6 +55,7 @@ interface Inputs {
     live: boolean;
     guards: Record<string, string>;
     settings: GateSettings;
+    retired?: boolean;
     /** Tells this resource apart for the policy pack (policy/traffic.ts). */
     kind?: "HealthGate";
 }
@@ -119,6 +122,9 @@ async function apply(olds: Outputs | undefined, news: Inputs): Promise<Outputs> 
     // Where the probes run from (the balancer's holder) is not the colour: a new one is no reason to check again.
     const changed = olds ? changedInputs(olds as never, news as never, ["passedAt", "result"]).filter((k) => k !== "probeContainerId") : ["new"];
     if (olds && changed.length === 0) return { ...news, passedAt: olds.passedAt, result: olds.result };
+    // A retired colour is stopped and has no share (config and policy see to that): it proves nothing, and its last
+    // pass is no proof once it runs again (`retired` changing back re-runs the whole gate below).
+    if (news.retired) return { ...news, passedAt: olds?.passedAt ?? "", result: "skipped: colour retired" };
     if (olds && !news.live && changed.every((k) => k === "live")) {
         return { ...news, passedAt: olds.passedAt, result: "skipped: colour went idle" };
     }

@@ -9,6 +9,10 @@
 //   pre-deploy hook stops the deploy with its output and nothing changed;
 // - lock --reason: deploys (and the drill) are refused with who, since when and why; a rollback still runs; status
 //   shows it; unlock lets deploys go on.
+// - retire: the idle colour's app container stopped (kept with its logs, its image on the host), shown by status;
+//   stopping a colour in the same up that takes its traffic away is refused before anything changes; a rollback to
+//   the retired colour starts it again (and says it takes longer); watch retires on time with retireAfterHours;
+//   0 failed requests from outside throughout.
 // Bad input for each exits 2 and leaves the stack config as it was.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -303,5 +307,74 @@ describe("the operator's moves: maintenance and the deploy lock (real CLI, pulum
             hook.close();
             rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    it("retire: the idle colour stopped and kept; a rollback starts it again; watch retires on time; 0 failed throughout", async () => {
+        const inspect = (name: string) => JSON.parse(docker("inspect", name))[0];
+        const before = configText();
+        const bad = await cli("retire", "now");
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /retire takes no arguments \(it stops the idle colour\), got now/);
+        assert.equal(configText(), before);
+        const s0 = (await must("status")).json;
+        const live: string = s0.activeColor;
+        const idle = live === "blue" ? "green" : "blue";
+        const app = (c: string) => `noteshub-${STACK}-${c}`;
+
+        // Stopping the live colour in the same up that moves its traffic away: refused at the engine before anything
+        // changes (the config alone is valid: by the time traffic moved, the colour would have no share).
+        stack.must("config", "set", "activeColor", idle);
+        stack.must("config", "set", "retired", live);
+        const both = stack.up();
+        assert.notEqual(both.code, 0);
+        assert.match(pulumiFailure("pulumi up", both), new RegExp(`container ${app(live)}: colour ${live} has 100 % of traffic, so stopping it \\(retired\\) would drop requests`));
+        assert.equal((await http(`${url}/`)).body.color, live, "traffic did not move");
+        assert.equal(inspect(app(live)).State.Running, true);
+        stack.must("config", "set", "activeColor", live);
+        stack.must("config", "rm", "retired");
+        assert.equal(configText(), before);
+
+        const image = inspect(app(idle)).Image;
+        await heyDuring(url, `retire ${idle}, then rollback to it`, async () => {
+            const r = await must("retire");
+            assert.match(r.stderr, new RegExp(`${idle} \\(v[\\d.]+\\) is stopped; its logs: docker logs ${app(idle)}`));
+            const c = inspect(app(idle));
+            assert.equal(c.State.Running, false, "stopped");
+            assert.equal(c.Image, image, "the same container, kept");
+            assert.ok(docker("image", "inspect", "-f", "{{.Id}}", image), "its image stays on the host");
+            assert.equal(inspect(`${app(idle)}-addr`).State.Running, true, "its address holder keeps the colour's address");
+            const s = (await must("status")).json;
+            assert.deepEqual([s.retired.color, typeof s.retired.since, s.colours[idle].retired, s.colours[idle].reason], [idle, "string", true, "retired"]);
+            assert.match((await cli("retire")).stderr, /is already retired; nothing to do/);
+            const back = await must("rollback");
+            assert.match(back.stderr, new RegExp(`${idle} \\(v[\\d.]+\\) was retired at \\S+ \\(stopped\\): it starts again and passes its whole health gate before traffic moves, so this rollback takes longer`));
+            console.log(`# rollback to a retired colour: ${back.json.seconds.toFixed(1)} s`);
+            assert.equal(inspect(app(idle)).Id, c.Id, "started again, not made anew");
+            assert.equal(inspect(app(idle)).State.Running, true);
+            assert.equal((await http(`${url}/`)).body.color, idle);
+            assert.equal((await must("status")).json.retired, null);
+        });
+
+        // watch retires the now-idle colour once retireAfterHours (here 2 s) passed since the colours last moved.
+        stack.must("config", "set", "retireAfterHours", String(2 / 3600));
+        try {
+            const w = await must("watch", "--for", "40");
+            assert.equal(inspect(app(live)).State.Running, false, w.stderr);
+            const retired = readLog(stack.logFile).filter((e) => e.event === "retired");
+            assert.deepEqual(retired.map((e) => [e.figures?.color, e.command.split(" ")[0]]), [[idle, "retire"], [live, "watch"]]);
+            assert.equal((await must("status")).json.retired.color, live);
+        } finally {
+            stack.must("config", "rm", "retireAfterHours");
+        }
+        await heyDuring(url, "rollback --retire to the retired colour, then rollback", async () => {
+            // The retired colour gets the traffic back, then the colour rolled back from is stopped (runbook step 3).
+            const r = await must("rollback", "--retire");
+            assert.deepEqual([inspect(app(live)).State.Running, inspect(app(idle)).State.Running], [true, false], r.stderr);
+            assert.equal((await http(`${url}/`)).body.color, live);
+            assert.equal((await must("status")).json.retired.color, idle);
+            // Left as the next test would find a stack: both colours running.
+            await must("rollback");
+            assert.equal(inspect(app(idle)).State.Running, true);
+        });
     });
 });

@@ -25,4 +25,11 @@ describe("policy live-colour-untouched", () => {
         assert.match(v[0], /^container noteshub-staging-blue: colour blue has 10 % of traffic, and this update would replace its container \(changed: env\.FOO, imageId\)\. Fix: a retained version's image is immutable/);
         assert.match(violationsOf(liveColourUntouched, { ...spec, user: "other", guard: guard({ share: null }) }).join(), /may have traffic \(its traffic state could not be read\).*\(changed: user\)/);
     });
+
+    it("blocks stopping (retiring) a running container whose colour has a share, and lets an idle one stop", () => {
+        const v = violationsOf(liveColourUntouched, { ...spec, stopped: true, guard: guard({ share: 100 }) });
+        assert.deepEqual(v, ["container noteshub-staging-blue: colour blue has 100 % of traffic, so stopping it (retired) would drop requests. Fix: move its traffic first (noteshub rollback, or activeColor/traffic and pulumi up), then retire it (noteshub retire)."]);
+        assert.deepEqual(violationsOf(liveColourUntouched, { ...spec, stopped: true, guard: guard({ share: 0 }) }), []);
+        assert.deepEqual(violationsOf(liveColourUntouched, { ...spec, stopped: true, guard: guard({ share: 100, running: null }) }), [], "stopped already");
+    });
 });

@@ -24,7 +24,8 @@ const STACK = "lbtest";
 const local = { host: "unix:///var/run/docker.sock" };
 const NET = `noteshub-${STACK}-net`;
 const n = (part: string) => `noteshub-${STACK}-${part}`;
-const fixed = (body: string) => `server {\n    listen 8080;\n    location / {\n        return 200 "${body}";\n    }\n}\n`;
+// A backend answering its colour, and at /seen what reached it of the preview token (cookie | header).
+const fixed = (body: string) => `server {\n    listen 8080;\n    location / {\n        return 200 "${body}";\n    }\n    location = /seen {\n        return 200 "${body} cookie=$http_cookie header=$http_x_noteshub_preview";\n    }\n}\n`;
 const routesFor = (holders: { blue: string; green: string }) => renderRoutes({
     stack: n("x"),
     backends: { blue: { host: n("blue-addr"), port: 8080, addressId: holders.blue }, green: { host: n("green-addr"), port: 8080, addressId: holders.green } },
@@ -144,6 +145,14 @@ describe("the balancer (holder, nginx instances, traffic state) against real ngi
         assert.equal(await as({ "x-noteshub-preview": token }), "blue", "the idle colour");
         assert.equal(await as({ cookie: `noteshub_preview=${token}` }), "blue");
         assert.equal(await as({ "x-noteshub-preview": `green:${token}` }), "green");
+        // The app never sees the token; the user's other cookies reach it as sent.
+        const seen = async (headers: Record<string, string>) => (await get(`${url}seen`, false, headers)).body;
+        assert.equal(await seen({ cookie: `noteshub_preview=${token}` }), "blue cookie= header=");
+        assert.equal(await seen({ cookie: `noteshub_preview=${token}; sid=1; noteshub_color=blue` }), "blue cookie=sid=1; noteshub_color=blue header=");
+        assert.equal(await seen({ cookie: `sid=1; noteshub_preview=${token}; theme=dark` }), "blue cookie=sid=1; theme=dark header=");
+        assert.equal(await seen({ cookie: `sid=1;noteshub_preview=${token}` }), "blue cookie=sid=1 header=");
+        assert.equal(await seen({ cookie: `my_noteshub_preview=1; sid=2` }), "green cookie=my_noteshub_preview=1; sid=2 header=");
+        assert.equal(await seen({ "x-noteshub-preview": token, cookie: "sid=3" }), "blue cookie=sid=3 header=");
         for (const wrong of [`${token}x`, "qa-0123456789abcde", `blue:${token}x`, `red:${token}`, ""]) assert.equal(await as({ "x-noteshub-preview": wrong }), "green", wrong);
         // During a shift the token reaches the colour being promoted; in maintenance it still gets through.
         await traffic.provider.update("id", inputs(""), inputs(renderState({ stack: n("x"), active: "blue", traffic: 10, versions, previewToken: token })));

@@ -67,6 +67,23 @@ describe("parseConfig", () => {
         assert.deepEqual(problems({ loadBalancer: { port: 8080, previewToken: "green:0123456789abcdef0123456789abcdef" } }), [`noteshub:loadBalancer.previewToken: must be letters, digits and . _ ~ - (it travels in a header and a cookie); fix: pulumi config set --secret --path 'loadBalancer.previewToken' '<value>'`]);
     });
 
+    it("takes a retired idle colour and retireAfterHours, and refuses a retired colour with a share", () => {
+        const cfg = parseConfig(rawConfig({ "retired": "green", "retireAfterHours": "24" }), "staging");
+        assert.equal(cfg.retired, "green");
+        assert.equal(cfg.retireAfterHours, 24);
+        assert.deepEqual(problems({ "retired": "blue" }), ["noteshub:retired: blue is retired (stopped) but gets 100 % of traffic; a colour with a share runs; fix: pulumi config rm retired (noteshub rollback and deploy do that for you)"]);
+        assert.match(problems({ "retired": "green", traffic: "90" }).join(), /green is retired \(stopped\) but gets 10 % of traffic/);
+        assert.match(problems({ "retired": "red" }).join(), /noteshub:retired: must be "blue" or "green" \(the idle colour\), got "red"/);
+        assert.match(problems({ "retireAfterHours": "0" }).join(), /noteshub:retireAfterHours: must be more than 0 hours/);
+        // `pulumi config set retireAfterHours 1.5` stores a string: a decimal is a number of hours like a whole one.
+        assert.equal(parseConfig(rawConfig({ "retireAfterHours": "1.5" }), "staging").retireAfterHours, 1.5);
+        assert.match(problems({ "retireAfterHours": "1.5h" }).join(), /noteshub:retireAfterHours: must be a number of hours \(e\.g\. 24\)/);
+        assert.match(problems({ traffic: "25.5" }).join(), /noteshub:traffic: must be a percentage 0-100/);
+        // The same for a percentage set with --path (stored as {"errorRate": "0.5"}).
+        assert.equal(parseConfig(rawConfig({ monitoring: { warning: { errorRate: "0.5" } } }), "staging").monitoring.warning.errorRate, 0.5);
+        assert.doesNotThrow(() => parseConfig(rawConfig({ "retired": "blue", activeColor: "green" }), "staging"));
+    });
+
     it("names a bad activeColor with its path, the value and the fix", () => {
         assert.deepEqual(problems({ activeColor: "purple" }), [
             `noteshub:activeColor: must be "blue" or "green", got "purple"; fix: pulumi config set --path 'activeColor' 'blue'`,

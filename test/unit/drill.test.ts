@@ -1,5 +1,6 @@
 // The drill's report renderers, exactly (the numbers in the picture are checked by hand: blue's 100 req/s at t=0 is
-// the top of the plot, y=30; its p95 of 10 ms, half the 20 ms maximum, is y=175; the mark at 5 s of 10 is x=475).
+// the top of the first panel, (64, 50); its p95 of 10 ms, half the third panel's 20 ms, is y=418 (358 + 120/2); the
+// mark at 5 s of 10 is x=500, halfway between 64 and 936; errors tick every 0.5/s up to green's 2/s).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { renderMarkdown, renderSvg, type DrillReport } from "../../cli/drill/report";
@@ -40,23 +41,68 @@ Health after the drill: blue v1.0.0 healthy, green v1.0.1 healthy.
 `);
     });
 
-    it("SVG: requests, errors and p95 per colour over time, switch moments marked", () => {
-        assert.equal(renderSvg(report), `<svg xmlns="http://www.w3.org/2000/svg" width="960" height="380" font-family="sans-serif">
+    it("SVG: panels of requests/s, errors/s and p95 per colour over one time axis, with ticks, a legend and the moments numbered", () => {
+        assert.equal(renderSvg(report), `<svg xmlns="http://www.w3.org/2000/svg" width="960" height="558" font-family="sans-serif" font-size="11">
 <rect width="100%" height="100%" fill="white"/>
-<line x1="50" y1="320" x2="900" y2="320" stroke="black"/>
-<line x1="50" y1="30" x2="50" y2="320" stroke="black"/>
-<text x="46" y="34" font-size="10" text-anchor="end">100/s</text>
-<text x="904" y="34" font-size="10">p95 20 ms</text>
-<text x="900" y="334" font-size="10" text-anchor="end">10 s</text>
-<line x1="475.0" y1="30" x2="475.0" y2="320" stroke="#888" stroke-width="1"/>
-<text x="475.0" y="26" font-size="10" fill="#444">2 errors</text>
-<path d="M50.0,30.0 L900.0,59.0" fill="none" stroke="#1f6feb" stroke-width="1.5"/>
-<path d="M50.0,320.0 L900.0,320.0" fill="none" stroke="#1f6feb" stroke-width="1.5" stroke-dasharray="6 3"/>
-<path d="M50.0,175.0 L900.0,146.0" fill="none" stroke="#1f6feb" stroke-width="1" stroke-dasharray="1 2"/>
-<path d="M50.0,320.0 L900.0,291.0" fill="none" stroke="#2da44e" stroke-width="1.5"/>
-<path d="M50.0,320.0 L900.0,314.2" fill="none" stroke="#2da44e" stroke-width="1.5" stroke-dasharray="6 3"/>
-<path d="M900.0,30.0" fill="none" stroke="#2da44e" stroke-width="1" stroke-dasharray="1 2"/>
-<text x="50" y="372" font-size="11">staging: blue / green; solid requests/s, dashed errors/s, dotted p95 (right axis); grey lines: switches</text>
+<text x="64" y="16" font-size="13" font-weight="bold">staging: rollback drill</text>
+<line x1="786" y1="12" x2="806" y2="12" stroke="#1f6feb" stroke-width="2.5"/>
+<text x="811" y="16">blue</text>
+<line x1="866" y1="12" x2="886" y2="12" stroke="#2da44e" stroke-width="2.5"/>
+<text x="891" y="16">green</text>
+<text x="64" y="44" font-weight="bold">requests/s</text>
+<line x1="64" y1="170.0" x2="936" y2="170.0" stroke="#000"/>
+<text x="58" y="174.0" text-anchor="end">0</text>
+<line x1="64" y1="110.0" x2="936" y2="110.0" stroke="#e4e4e4"/>
+<text x="58" y="114.0" text-anchor="end">50</text>
+<line x1="64" y1="50.0" x2="936" y2="50.0" stroke="#e4e4e4"/>
+<text x="58" y="54.0" text-anchor="end">100/s</text>
+<line x1="64" y1="50" x2="64" y2="170" stroke="#000"/>
+<path d="M64.0,50.0 L936.0,62.0" fill="none" stroke="#1f6feb" stroke-width="1.5"/>
+<path d="M64.0,170.0 L936.0,158.0" fill="none" stroke="#2da44e" stroke-width="1.5"/>
+<text x="64" y="198" font-weight="bold">errors/s (5xx and failed connections)</text>
+<line x1="64" y1="324.0" x2="936" y2="324.0" stroke="#000"/>
+<text x="58" y="328.0" text-anchor="end">0</text>
+<line x1="64" y1="294.0" x2="936" y2="294.0" stroke="#e4e4e4"/>
+<text x="58" y="298.0" text-anchor="end">0.5</text>
+<line x1="64" y1="264.0" x2="936" y2="264.0" stroke="#e4e4e4"/>
+<text x="58" y="268.0" text-anchor="end">1</text>
+<line x1="64" y1="234.0" x2="936" y2="234.0" stroke="#e4e4e4"/>
+<text x="58" y="238.0" text-anchor="end">1.5</text>
+<line x1="64" y1="204.0" x2="936" y2="204.0" stroke="#e4e4e4"/>
+<text x="58" y="208.0" text-anchor="end">2/s</text>
+<line x1="64" y1="204" x2="64" y2="324" stroke="#000"/>
+<path d="M64.0,324.0 L936.0,324.0" fill="none" stroke="#1f6feb" stroke-width="1.5"/>
+<path d="M64.0,324.0 L936.0,204.0" fill="none" stroke="#2da44e" stroke-width="1.5"/>
+<text x="64" y="352" font-weight="bold">p95 response time</text>
+<line x1="64" y1="478.0" x2="936" y2="478.0" stroke="#000"/>
+<text x="58" y="482.0" text-anchor="end">0</text>
+<line x1="64" y1="448.0" x2="936" y2="448.0" stroke="#e4e4e4"/>
+<text x="58" y="452.0" text-anchor="end">5</text>
+<line x1="64" y1="418.0" x2="936" y2="418.0" stroke="#e4e4e4"/>
+<text x="58" y="422.0" text-anchor="end">10</text>
+<line x1="64" y1="388.0" x2="936" y2="388.0" stroke="#e4e4e4"/>
+<text x="58" y="392.0" text-anchor="end">15</text>
+<line x1="64" y1="358.0" x2="936" y2="358.0" stroke="#e4e4e4"/>
+<text x="58" y="362.0" text-anchor="end">20 ms</text>
+<line x1="64" y1="358" x2="64" y2="478" stroke="#000"/>
+<path d="M64.0,418.0 L936.0,406.0" fill="none" stroke="#1f6feb" stroke-width="1.5"/>
+<path d="M936.0,358.0" fill="none" stroke="#2da44e" stroke-width="1.5"/>
+<line x1="500.0" y1="30" x2="500.0" y2="478" stroke="#888" stroke-dasharray="3 3"/>
+<text x="500.0" y="27" text-anchor="middle" fill="#444" font-size="10">1</text>
+<line x1="64.0" y1="478" x2="64.0" y2="482" stroke="#000"/>
+<text x="64.0" y="494" text-anchor="middle">0</text>
+<line x1="238.4" y1="478" x2="238.4" y2="482" stroke="#000"/>
+<text x="238.4" y="494" text-anchor="middle">2</text>
+<line x1="412.8" y1="478" x2="412.8" y2="482" stroke="#000"/>
+<text x="412.8" y="494" text-anchor="middle">4</text>
+<line x1="587.2" y1="478" x2="587.2" y2="482" stroke="#000"/>
+<text x="587.2" y="494" text-anchor="middle">6</text>
+<line x1="761.6" y1="478" x2="761.6" y2="482" stroke="#000"/>
+<text x="761.6" y="494" text-anchor="middle">8</text>
+<line x1="936.0" y1="478" x2="936.0" y2="482" stroke="#000"/>
+<text x="936.0" y="494" text-anchor="middle">10</text>
+<text x="936" y="508" text-anchor="end">seconds since the drill began</text>
+<text x="64" y="528" fill="#444">1. 5 s: 2 errors</text>
 </svg>
 `);
     });

@@ -17,6 +17,13 @@ js_set $noteshub_color noteshub.color;
 js_set $noteshub_draining noteshub.draining;
 js_var $noteshub_cookie;
 
+# The app never sees the preview token: its cookie is taken out of what is proxied (the header is emptied below).
+map $http_cookie $noteshub_app_cookie {
+    "~^noteshub_preview=[^;]*(?:;\\s*)?(?<noteshub_after>.*)$" "$noteshub_after";
+    "~^(?<noteshub_before>.*?);\\s*noteshub_preview=[^;]*(?<noteshub_rest>.*)$" "$noteshub_before$noteshub_rest";
+    default $http_cookie;
+}
+
 # One JSON line per request on the balancer's stdout, for noteshub watch (cli/monitor): when it ended (t, epoch s),
 # the colour it went to (c), status (s), seconds nginx spent (rt), and the upstream's status and time (us, ut).
 log_format noteshub escape=json '{"t":$msec,"c":"$noteshub_routed","s":$status,"rt":$request_time,"us":"$upstream_status","ut":"$upstream_response_time"}';
@@ -79,6 +86,7 @@ server {
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
         proxy_set_header X-NotesHub-Preview "";
+        proxy_set_header Cookie $noteshub_app_cookie;
         proxy_next_upstream error timeout;
         add_header X-NotesHub-Color $noteshub_routed always;
         add_header Set-Cookie $noteshub_cookie;
@@ -100,6 +108,7 @@ server {
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
         proxy_set_header X-NotesHub-Preview "";
+        proxy_set_header Cookie $noteshub_app_cookie;
         proxy_next_upstream error timeout;
         add_header X-NotesHub-Color $noteshub_routed always;
         add_header Set-Cookie $noteshub_cookie;
@@ -183,6 +192,7 @@ server {
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
         proxy_set_header X-NotesHub-Preview "";
+        proxy_set_header Cookie $noteshub_app_cookie;
         proxy_next_upstream error timeout;
         add_header X-NotesHub-Color $noteshub_routed always;
         add_header Set-Cookie $noteshub_cookie;
@@ -205,6 +215,7 @@ server {
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
         proxy_set_header X-NotesHub-Preview "";
+        proxy_set_header Cookie $noteshub_app_cookie;
         proxy_next_upstream error timeout;
         add_header X-NotesHub-Color $noteshub_routed always;
         add_header Set-Cookie $noteshub_cookie;

@@ -1,7 +1,7 @@
 // The operator commands' plans (cli/plan.ts): pure, so every rule is asserted exactly.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { PlanError, planDeploy, planEmergency, planImmediate, planRevert, planRollbackTo, type Declared } from "../../cli/plan";
+import { PlanError, planDeploy, planEmergency, planImmediate, planRetire, planRevert, planRollbackTo, type Declared } from "../../cli/plan";
 
 const d: Declared = {
     activeColor: "blue", traffic: 100, blueVersion: "v1.0.0", greenVersion: "v1.0.1",
@@ -62,14 +62,14 @@ describe("planRevert", () => {
     const what = "revert to update 7";
     it("is one step when no colour with traffic changes version", () => {
         const target = { ...d, activeColor: "green" as const };
-        assert.deepEqual(planRevert(d, target, what), [{ label: "revert to update 7: declare it as it was", change: target }]);
+        assert.deepEqual(planRevert(d, target, what), [{ label: "revert to update 7: declare it as it was", change: { ...target, retired: null } }]);
     });
 
     it("goes through the idle colour when the live colour would run another version", () => {
         const now: Declared = { ...d, activeColor: "green", greenVersion: "v1.0.0" };
         const target: Declared = { ...d, activeColor: "green", greenVersion: "v1.0.1" };
         assert.deepEqual(planRevert(now, target, what), [
-            { label: "revert to update 7, except green: it keeps v1.0.0 and all traffic while blue starts v1.0.0", change: { ...target, greenVersion: "v1.0.0", activeColor: "green", traffic: 100 } },
+            { label: "revert to update 7, except green: it keeps v1.0.0 and all traffic while blue starts v1.0.0", change: { ...target, retired: null, greenVersion: "v1.0.0", activeColor: "green", traffic: 100 } },
             { label: "all traffic to blue (v1.0.0) while green changes version", change: { activeColor: "blue", traffic: 100 } },
             { label: "green to v1.0.1", change: { greenVersion: "v1.0.1" } },
             { label: "traffic as it was: green at 100 %", change: { activeColor: "green", traffic: 100 } },
@@ -85,5 +85,32 @@ describe("planRevert", () => {
         const now: Declared = { ...d, retainedVersions: { current: "v1.1.0", previous: "v1.0.1", archived: "v1.0.0" }, greenVersion: "v1.1.0" };
         refuses(() => planRevert(now, later, what), /does not retain v1\.0\.0, which blue serves now/);
         refuses(() => planRevert(d, { ...d, greenVersion: "v0.8.0" }, what), /revert to update 7 runs v0\.8\.0, which this stack no longer keeps \(retained: v1\.0\.1, v1\.0\.0, v0\.9\.0\), so its image is not the one that ran/);
+    });
+});
+
+describe("retire", () => {
+    const retired: Declared = { ...d, retired: "green" };
+    it("stops the idle colour, refused during a shift and when it is retired already", () => {
+        assert.deepEqual(planRetire(d), [{ label: "retire green (v1.0.1): stop it, keep its container and image (a rollback to it starts it again)", change: { retired: "green" } }]);
+        assert.throws(() => planRetire({ ...d, traffic: 90 }), (e: Error) => e instanceof PlanError && /a shift to blue is in progress \(90 %\): green still has 10 % of traffic/.test(e.message));
+        assert.throws(() => planRetire(retired), /green \(v1\.0\.1\) is already retired; nothing to do/);
+    });
+
+    it("every command that gives a retired colour a share or a version starts it again in that same step", () => {
+        assert.deepEqual(planImmediate(retired), [{ label: "start green again (retired: stopped), pass its health gate, then all traffic back to green (v1.0.1)", change: { activeColor: "green", traffic: 100, retired: null } }]);
+        assert.deepEqual(planDeploy(retired, "v1.1.0", STEPS)[0].change.retired, null);
+        assert.deepEqual(planDeploy(retired, "v1.1.0", STEPS).slice(1).map((s) => s.change.retired), [undefined, undefined, undefined, undefined]);
+        // Already on the idle colour: a start step all the same (it is stopped).
+        assert.deepEqual(planDeploy(retired, "v1.0.1", { steps: [100] }).map((s) => s.change), [{ greenVersion: "v1.0.1", retired: null }, { activeColor: "green", traffic: 100 }]);
+        assert.deepEqual(planRollbackTo(retired, "v1.0.1").map((s) => s.change), [{ activeColor: "green", traffic: 100, retired: null }]);
+        assert.deepEqual(planRollbackTo(retired, "v0.9.0").map((s) => s.change), [{ greenVersion: "v0.9.0", retired: null }, { activeColor: "green", traffic: 100 }, { blueVersion: "v0.9.0" }]);
+        assert.deepEqual(planEmergency(retired).steps[0].change, { activeColor: "green", traffic: 100, retired: null });
+        // The live colour is never the retired one, so nothing else changes.
+        assert.deepEqual(planImmediate(d)[0].change, { activeColor: "green", traffic: 100 });
+    });
+
+    it("revert runs both colours while it moves them and retires the update's retired colour last", () => {
+        assert.deepEqual(planRevert(retired, { ...d, retired: "green" }, "revert to update 3").map((s) => s.change), [{ ...d, retired: null }, { retired: "green" }]);
+        assert.deepEqual(planRevert(retired, d, "revert to update 3").map((s) => s.change), [{ ...d, retired: null }]);
     });
 });
