@@ -10,7 +10,7 @@ import { deployLockOf } from "./deployLock";
 import { BusyError } from "./lock";
 import { execute } from "./execute";
 import { movesColours, type LogEntry } from "./log";
-import { colours, planRetire, versionOf, type Declared } from "./plan";
+import { colours, PlanError, planRetire, versionOf, type Declared } from "./plan";
 import { declaredOf } from "./stack";
 
 /** When `color` was last retired (ISO time), if the log says. */
@@ -30,11 +30,27 @@ export function idleSinceOf(log: readonly LogEntry[]): string | undefined {
 }
 
 /**
+ * The command that moves the colours and has not finished, if the log ends in one begun within `horizonMs` (older
+ * counts as crashed): a deploy watching its release at 100 % lets go of the stack lock, and its own rollback must
+ * find the colour it goes back to running.
+ */
+export function unfinishedMoveOf(log: readonly LogEntry[], horizonMs: number, now = Date.now()): LogEntry | undefined {
+    const i = log.findLastIndex(movesColours);
+    if (i < 0 || now - Date.parse(log[i].time) > horizonMs) return undefined;
+    const started = log[i];
+    return log.slice(i).some((e) => e.event === "command-finished" && e.command === started.command) ? undefined : started;
+}
+
+/** How long a command that moves the colours may run (its steps and its watch at 100 %) before it counts as crashed. */
+export const moveHorizonMs = (cfg: NotesHubConfig): number => (cfg.monitoring.watchSec + 3600) * 1000;
+
+/**
  * When `watch` retires the idle colour (retireAfterHours after the colours last moved, or after `fallback` when the
  * log has no such move: a stack flipped by hand), or undefined when it won't: no setting, a shift, already retired.
  */
 export function retireAt(cfg: NotesHubConfig, d: Declared, log: readonly LogEntry[], fallback: Date): Date | undefined {
     if (cfg.retireAfterHours === undefined || d.traffic < 100 || d.retired === colours(d).idle) return undefined;
+    if (unfinishedMoveOf(log, moveHorizonMs(cfg))) return undefined; // judged again once it has finished
     const since = idleSinceOf(log);
     return new Date((since ? Date.parse(since) : fallback.getTime()) + cfg.retireAfterHours * 3_600_000);
 }
@@ -43,6 +59,11 @@ export function retireAt(cfg: NotesHubConfig, d: Declared, log: readonly LogEntr
 export async function retireIdle(ctx: Context, cfg: NotesHubConfig, what = "retire"): Promise<Result> {
     const d = declaredOf(cfg);
     const steps = planRetire(d); // bad input (a shift, already retired) changes nothing
+    const running = unfinishedMoveOf(await ctx.records.read(), moveHorizonMs(cfg));
+    if (running) {
+        throw new PlanError(`retire refused: "${running.command}" (${running.who}, since ${running.time}) has not finished; it may still roll back to ${colours(d).idle}, ` +
+            `so ${colours(d).idle} keeps running until it ends (noteshub log shows it). Nothing was changed`);
+    }
     const { idle } = colours(d);
     const result = await execute(ctx, cfg, what, steps);
     if (result.ok) {

@@ -32,10 +32,19 @@ export interface Reporter {
     restored(label: string, ok: boolean, error?: string): void;
 }
 
-/** The keys a change sets, with the values they had before it (to write back on failure). */
-function undoOf(before: Declared, c: Change): Change {
+/**
+ * The keys a change sets, with the values they had before it (to write back on failure). A restore that moves traffic
+ * or puts `retired` back also says which colour is retired afterwards, so it never leaves one retired with a share (a
+ * colour retired meanwhile, or a revert's last step undone): that colour starts again in the restoring `up`.
+ */
+export function undoOf(before: Declared, failed: Declared, c: Change): Change {
     const undo: Record<string, unknown> = {};
     for (const k of Object.keys(c) as (keyof Change)[]) undo[k] = k === "retired" ? before.retired ?? null : before[k];
+    if (movesTraffic(undo as Change) || "retired" in undo) {
+        const after = applyChange(failed, undo as Change);
+        const shares = weightsOf(after.activeColor, after.traffic);
+        undo.retired = after.retired && shares[after.retired] === 0 ? after.retired : null;
+    }
     return undo as Change;
 }
 
@@ -129,7 +138,7 @@ export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Decl
  * colour back on its version. Earlier steps that succeeded stay (e.g. the new version idles, for a look at it).
  */
 async function restore(s: OpenStack, before: Declared, failedState: Declared, failed: Step, command: string, report: Reporter, moveTraffic?: RunOptions["moveTraffic"]): Promise<RunOutcome["restored"]> {
-    const undo = undoOf(before, failed.change);
+    const undo = undoOf(before, failedState, failed.change);
     const label = `restore ${describe(undo)}`;
     report.note(label);
     try {

@@ -316,7 +316,7 @@ function crossCheck(values: Record<string, unknown>, problems: string[], stack: 
         }
     }
     // A retired colour is stopped: it can't have a share (the colour with a share is never touched, INVARIANTS 4).
-    if (values.retired !== undefined && (values.retired === values.activeColor ? values.traffic !== 0 : typeof values.traffic === "number" && values.traffic < 100)) {
+    if ((values.retired === "blue" || values.retired === "green") && (values.retired === values.activeColor ? values.traffic !== 0 : typeof values.traffic === "number" && values.traffic < 100)) {
         const share = values.retired === values.activeColor ? (values.traffic ?? 100) : 100 - Number(values.traffic);
         problems.push(`${NAMESPACE}:retired: ${String(values.retired)} is retired (stopped) but gets ${share} % of traffic; a colour with a share runs; fix: pulumi config rm retired (noteshub rollback and deploy do that for you)`);
     }

@@ -36,7 +36,13 @@ export const rollback: Command = {
         await hooks.done(result.ok);
         if (!result.ok || !ctx.options.retire) return result;
         // Runbook "Immediate Rollback" step 3: stop the failed environment, once the good one has all the traffic.
-        const retired = await retireIdle(ctx, await configOf(ctx), "rollback --retire: retire the colour rolled back from");
+        const now = await configOf(ctx);
+        const from = otherColor(now.activeColor);
+        if (now.retired === from) {
+            ctx.say(`${from} (${versionOf(declaredOf(now), from)}) is retired already`);
+            return result;
+        }
+        const retired = await retireIdle(ctx, now, "rollback --retire: retire the colour rolled back from");
         if (!retired.ok) ctx.say("the rollback itself is done (all traffic on the colour rolled back to); only stopping the other colour failed: run noteshub retire again");
         return { ok: retired.ok, json: { ...(result.json as object), retire: retired.json } };
     },

@@ -190,11 +190,13 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
     }
     const after = await counts(cfg, ids);
     const health = await colourHealth({ ...cfg, ...d0, retired: d0.retired ?? undefined });
-    const healthAfter = health.map((h) => `${h.color} ${h.version} ${h.healthy ? "healthy" : `UNHEALTHY (${h.reason})`}`).join(", ");
+    // A colour retired before the drill is put back retired (stopped): that is no failure.
+    const fine = (h: (typeof health)[number]) => h.healthy || h.color === d0.retired;
+    const healthAfter = health.map((h) => `${h.color} ${h.version} ${h.healthy ? "healthy" : h.color === d0.retired ? "retired (stopped)" : `UNHEALTHY (${h.reason})`}`).join(", ");
     const dataOk = after.found === ids.length && after.documents === before.documents && after.uploads === before.uploads;
     const report: DrillReport = {
         stack: ctx.stack.name, startedAt: new Date(started).toISOString(), seconds: (Date.now() - started) / 1000,
-        passed: steps.length === 5 && steps.every((s) => s.passed) && dataOk && health.every((h) => h.healthy),
+        passed: steps.length === 5 && steps.every((s) => s.passed) && dataOk && health.every(fine),
         versions: { good, release }, steps, before: { documents: before.documents, uploads: before.uploads }, after: { documents: after.documents, uploads: after.uploads },
         notesKept: { created: ids.length, found: after.found }, healthAfter, timeline, marks,
     };

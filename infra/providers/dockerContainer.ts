@@ -183,7 +183,10 @@ async function stopServing(docker: import("dockerode"), id: string, inputs: Inpu
     });
 }
 
-/** Starts a kept container again and waits until it is ready, as create does (a crash shows its logs). */
+/**
+ * Starts a kept container again and waits until it is ready, as create does (a crash shows its logs), then gives it
+ * its restart policy: one created stopped (a retired colour made anew) was made with none, as create makes them.
+ */
 async function startAgain(docker: import("dockerode"), id: string, inputs: Inputs): Promise<void> {
     const c = docker.getContainer(id);
     try {
@@ -193,6 +196,7 @@ async function startAgain(docker: import("dockerode"), id: string, inputs: Input
     }
     try {
         await waitReady(docker, c, inputs);
+        await c.update({ RestartPolicy: containerCreateOptions(inputs).HostConfig!.RestartPolicy });
     } catch (err) {
         throw new Error(`docker: start ${inputs.name} again: ${(err as Error).message}\n  -> it was left stopped; fix the cause and run pulumi up again`);
     }
@@ -239,9 +243,9 @@ export const provider = {
             if (inputs.handover) {
                 await docker.getContainer(existing.Id).rename({ name: `${inputs.name}-retiring-${Date.now().toString(36)}` });
             } else if ((existing.State.Running || inputs.stopped) && labels[SPEC_LABEL] === fp && labels[RESOURCE_LABEL] === (inputs.resourceName ?? "")) {
+                // A stopped leftover that should run is made anew below (fresh, like any create), not started.
                 adopted = existing.Id;
                 if (inputs.stopped && existing.State.Running) await stopServing(docker, existing.Id, inputs);
-                else if (!inputs.stopped && !existing.State.Running) await startAgain(docker, existing.Id, inputs);
             } else {
                 if (existing.State.Running) await refuseRemoval(inputs as never, "replace the leftover");
                 await docker.getContainer(existing.Id).stop({ t: inputs.stopTimeoutSec }).catch(() => undefined); // its requests finish

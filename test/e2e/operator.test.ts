@@ -15,7 +15,7 @@
 //   0 failed requests from outside throughout.
 // Bad input for each exits 2 and leaves the stack config as it was.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, appendFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -316,6 +316,15 @@ describe("the operator's moves: maintenance and the deploy lock (real CLI, pulum
         assert.equal(bad.code, 2);
         assert.match(bad.stderr, /retire takes no arguments \(it stops the idle colour\), got now/);
         assert.equal(configText(), before);
+        // A deploy watching its release at 100 % has let go of the stack lock, but may still roll back to the idle
+        // colour: retire waits for it to finish (here a deploy another clone began, as the shared log shows it).
+        const entry = (event: string) => JSON.stringify({ time: new Date().toISOString(), stack: STACK, who: "ci@other", command: "deploy v9.9.9", event, what: "deploy v9.9.9", why: "test", ok: true }) + "\n";
+        appendFileSync(stack.logFile, entry("command-started"));
+        const waiting = await cli("retire");
+        assert.equal(waiting.code, 2, waiting.stderr);
+        assert.match(waiting.stderr, /retire refused: "deploy v9\.9\.9" \(ci@other, since \S+\) has not finished; it may still roll back to (blue|green)/);
+        assert.equal(configText(), before);
+        appendFileSync(stack.logFile, entry("command-finished"));
         const s0 = (await must("status")).json;
         const live: string = s0.activeColor;
         const idle = live === "blue" ? "green" : "blue";

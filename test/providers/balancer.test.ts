@@ -64,8 +64,13 @@ describe("the balancer (holder, nginx instances, traffic state) against real ngi
     const inputs = (s: string) => ({ docker: local, containerId: holderId, state: s, weights: {} });
     let current: Awaited<ReturnType<typeof container.provider.create>>;
 
+    // The state volume is made by its mount (no label to purge by): a killed run's would hold an old state.
+    const dropState = () => {
+        if (dockerOk("volume", "inspect", n("lbstate"))) docker("volume", "rm", n("lbstate"));
+    };
     before(async () => {
         purgeDockerLeftovers(STACK);
+        dropState();
         ids.holder = (await image.provider.create({ docker: local, name: `noteshub-${STACK}/holder:1`, build: buildFrom("images/holder") })).outs.imageId;
         ids.nginx = (await image.provider.create({ docker: local, name: `noteshub-${STACK}/lb:1`, build: buildFrom("images/nginx") })).outs.imageId;
         await network.provider.create({ docker: local, name: NET, labels });
@@ -83,7 +88,7 @@ describe("the balancer (holder, nginx instances, traffic state) against real ngi
     });
     after(() => {
         purgeDockerLeftovers(STACK);
-        if (dockerOk("volume", "inspect", n("lbstate"))) docker("volume", "rm", n("lbstate"));
+        dropState();
     });
 
     it("answers 502 until a traffic state is written: never a guessed colour", async () => {
@@ -153,6 +158,13 @@ describe("the balancer (holder, nginx instances, traffic state) against real ngi
         assert.equal(await seen({ cookie: `sid=1;noteshub_preview=${token}` }), "blue cookie=sid=1 header=");
         assert.equal(await seen({ cookie: `my_noteshub_preview=1; sid=2` }), "green cookie=my_noteshub_preview=1; sid=2 header=");
         assert.equal(await seen({ "x-noteshub-preview": token, cookie: "sid=3" }), "blue cookie=sid=3 header=");
+        // As nginx itself reads the cookie (any case, spaces around "=", "," between cookies): none of those leak.
+        assert.equal(await seen({ cookie: `NOTESHUB_PREVIEW=${token}; sid=4` }), "blue cookie=sid=4 header=");
+        assert.equal(await seen({ cookie: `sid=4; noteshub_preview = ${token}` }), "blue cookie=sid=4 header=");
+        assert.equal(await seen({ cookie: `sid=4, noteshub_preview=${token}` }), "blue cookie=sid=4 header=");
+        // A second preview cookie (two paths): the app gets no cookies rather than a token.
+        assert.equal(await seen({ cookie: `sid=5; noteshub_preview=${token}; noteshub_preview=other` }), "blue cookie= header=");
+        assert.equal(await seen({ cookie: `noteshub_preview=other; noteshub_preview=${token}` }), "green cookie= header=");
         for (const wrong of [`${token}x`, "qa-0123456789abcde", `blue:${token}x`, `red:${token}`, ""]) assert.equal(await as({ "x-noteshub-preview": wrong }), "green", wrong);
         // During a shift the token reaches the colour being promoted; in maintenance it still gets through.
         await traffic.provider.update("id", inputs(""), inputs(renderState({ stack: n("x"), active: "blue", traffic: 10, versions, previewToken: token })));

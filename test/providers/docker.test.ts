@@ -206,6 +206,12 @@ describe("Docker providers against the real engine", { timeout: 10 * 60_000 }, (
             const again = await container.provider.create(spec("ret", { stopped: true }));
             assert.equal(again.id, fresh.id);
             assert.equal(JSON.parse(docker("inspect", fresh.id))[0].State.Status, "created");
+            // Made with no restart policy (as create makes every container until it proves it starts); started
+            // again, it gets the spec's, so a crash or a daemon restart brings it back.
+            const policy = () => JSON.parse(docker("inspect", fresh.id))[0].HostConfig.RestartPolicy.Name as string;
+            assert.equal(policy(), "no");
+            await container.provider.update(fresh.id, again.outs, { ...again.outs, stopped: undefined });
+            assert.deepEqual([JSON.parse(docker("inspect", fresh.id))[0].State.Running, policy()], [true, "unless-stopped"]);
             await container.provider.delete(fresh.id, fresh.outs);
         });
 

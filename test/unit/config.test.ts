@@ -74,6 +74,7 @@ describe("parseConfig", () => {
         assert.deepEqual(problems({ "retired": "blue" }), ["noteshub:retired: blue is retired (stopped) but gets 100 % of traffic; a colour with a share runs; fix: pulumi config rm retired (noteshub rollback and deploy do that for you)"]);
         assert.match(problems({ "retired": "green", traffic: "90" }).join(), /green is retired \(stopped\) but gets 10 % of traffic/);
         assert.match(problems({ "retired": "red" }).join(), /noteshub:retired: must be "blue" or "green" \(the idle colour\), got "red"/);
+        assert.deepEqual(problems({ "retired": "red", traffic: "50" }).filter((p) => p.startsWith("noteshub:retired")), ['noteshub:retired: must be "blue" or "green" (the idle colour), got "red"; fix: pulumi config set --path \'retired\' \'<value>\''], "no second, made-up problem");
         assert.match(problems({ "retireAfterHours": "0" }).join(), /noteshub:retireAfterHours: must be more than 0 hours/);
         // `pulumi config set retireAfterHours 1.5` stores a string: a decimal is a number of hours like a whole one.
         assert.equal(parseConfig(rawConfig({ "retireAfterHours": "1.5" }), "staging").retireAfterHours, 1.5);

@@ -18,10 +18,16 @@ js_set $noteshub_draining noteshub.draining;
 js_var $noteshub_cookie;
 
 # The app never sees the preview token: its cookie is taken out of what is proxied (the header is emptied below).
-map $http_cookie $noteshub_app_cookie {
-    "~^noteshub_preview=[^;]*(?:;\\s*)?(?<noteshub_after>.*)$" "$noteshub_after";
-    "~^(?<noteshub_before>.*?);\\s*noteshub_preview=[^;]*(?<noteshub_rest>.*)$" "$noteshub_before$noteshub_rest";
+# Matched as nginx reads $cookie_noteshub_preview: any case, spaces around "=", ";" or "," between cookies. A
+# header that still holds one after that (a second preview cookie) reaches the app with no cookies at all.
+map $http_cookie $noteshub_cookie_rest {
+    "~*^\\s*noteshub_preview\\s*=[^;,]*(?:[;,]\\s*)?(?<noteshub_after>.*)$" "$noteshub_after";
+    "~*^(?<noteshub_before>.*?)\\s*[;,]\\s*noteshub_preview\\s*=[^;,]*(?<noteshub_rest>.*)$" "$noteshub_before$noteshub_rest";
     default $http_cookie;
+}
+map $noteshub_cookie_rest $noteshub_app_cookie {
+    "~*(?:^|[;,])\\s*noteshub_preview\\s*=" "";
+    default $noteshub_cookie_rest;
 }
 
 # One JSON line per request on the balancer's stdout, for noteshub watch (cli/monitor): when it ended (t, epoch s),

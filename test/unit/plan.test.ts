@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { PlanError, planDeploy, planEmergency, planImmediate, planRetire, planRevert, planRollbackTo, type Declared } from "../../cli/plan";
+import { unfinishedMoveOf } from "../../cli/retire";
+import { undoOf } from "../../cli/run";
 
 const d: Declared = {
     activeColor: "blue", traffic: 100, blueVersion: "v1.0.0", greenVersion: "v1.0.1",
@@ -107,6 +109,29 @@ describe("retire", () => {
         assert.deepEqual(planEmergency(retired).steps[0].change, { activeColor: "green", traffic: 100, retired: null });
         // The live colour is never the retired one, so nothing else changes.
         assert.deepEqual(planImmediate(d)[0].change, { activeColor: "green", traffic: 100 });
+    });
+
+    it("a restore never leaves a colour retired with a share: the colour it gives traffic starts again", () => {
+        // A deploy's trigger sends traffic back to blue, which someone retired meanwhile (this run did not see it).
+        const atNew: Declared = { ...d, activeColor: "green", greenVersion: "v1.1.0" };
+        assert.deepEqual(undoOf(d, atNew, { activeColor: "green", traffic: 100 }), { activeColor: "blue", traffic: 100, retired: null });
+        // A revert's last step (retire blue) failed: undone to the retired colour the plan began with, unless it
+        // now has the traffic.
+        const reverted: Declared = { ...d, activeColor: "green", retired: "blue" };
+        assert.deepEqual(undoOf({ ...d, retired: "green" }, reverted, { retired: "blue" }), { retired: null });
+        assert.deepEqual(undoOf({ ...d, retired: "blue" }, { ...d, activeColor: "green" }, { retired: "green" }), { retired: "blue" });
+        // A failed version change keeps the retired colour as it is (nothing about it is written).
+        assert.deepEqual(undoOf(retired, { ...retired, greenVersion: "v0.9.0" }, { greenVersion: "v0.9.0" }), { greenVersion: "v1.0.1" });
+    });
+
+    it("watch and retire wait for a command that moves the colours to finish (a deploy watching at 100 % has no lock)", () => {
+        const at = (t: string, event: string, command: string) => ({ time: t, event, command, what: command, who: "a@b", why: "", ok: true, stack: "s" }) as never;
+        const now = Date.parse("2026-12-04T10:00:00Z");
+        const log = [at("2026-12-04T09:00:00Z", "command-started", "deploy v1.1.0"), at("2026-12-04T09:01:00Z", "step", "deploy v1.1.0")];
+        assert.equal(unfinishedMoveOf(log, 2 * 3_600_000, now)?.command, "deploy v1.1.0");
+        assert.equal(unfinishedMoveOf([...log, at("2026-12-04T09:30:00Z", "command-finished", "deploy v1.1.0")], 2 * 3_600_000, now), undefined);
+        assert.equal(unfinishedMoveOf(log, 30 * 60_000, now), undefined, "begun before the horizon: crashed");
+        assert.equal(unfinishedMoveOf([at("2026-12-04T09:00:00Z", "command-started", "status")], 2 * 3_600_000, now), undefined);
     });
 
     it("revert runs both colours while it moves them and retires the update's retired colour last", () => {
