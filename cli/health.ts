@@ -12,7 +12,8 @@ export interface ColourHealth {
     readonly reason: string;
 }
 
-export async function colourHealth(cfg: NotesHubConfig): Promise<ColourHealth[]> {
+// Not whether a colour is retired (callers judge that): so a declared state, whose `retired` may be null, spreads in.
+export async function colourHealth(cfg: Omit<NotesHubConfig, "retired">): Promise<ColourHealth[]> {
     const names = namesFor(cfg);
     const docker = connect(cfg.docker);
     return Promise.all(COLORS.map(async (color) => {

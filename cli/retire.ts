@@ -18,15 +18,18 @@ export function retiredSinceOf(log: readonly LogEntry[], color: Color): string |
     return log.findLast((e) => e.event === "retired" && e.ok && e.figures?.color === color)?.time;
 }
 
+/** The last command that moved the colours (its start) and, once it ended, its end; undefined: none in the log. */
+function lastMoveOf(log: readonly LogEntry[]): { started: LogEntry; finished?: LogEntry } | undefined {
+    const i = log.findLastIndex(movesColours);
+    if (i < 0) return undefined;
+    const started = log[i];
+    return { started, finished: log.slice(i).find((e) => e.event === "command-finished" && e.command === started.command) };
+}
+
 /** When the colours last moved: the end of the last command that moved them (undefined: none in the log). */
 export function idleSinceOf(log: readonly LogEntry[]): string | undefined {
-    let started = -1;
-    log.forEach((e, i) => {
-        if (movesColours(e)) started = i;
-    });
-    if (started < 0) return undefined;
-    const cmd = log[started].command;
-    return log.slice(started).find((e) => e.event === "command-finished" && e.command === cmd)?.time ?? log[started].time;
+    const move = lastMoveOf(log);
+    return (move?.finished ?? move?.started)?.time;
 }
 
 /**
@@ -35,10 +38,8 @@ export function idleSinceOf(log: readonly LogEntry[]): string | undefined {
  * find the colour it goes back to running.
  */
 export function unfinishedMoveOf(log: readonly LogEntry[], horizonMs: number, now = Date.now()): LogEntry | undefined {
-    const i = log.findLastIndex(movesColours);
-    if (i < 0 || now - Date.parse(log[i].time) > horizonMs) return undefined;
-    const started = log[i];
-    return log.slice(i).some((e) => e.event === "command-finished" && e.command === started.command) ? undefined : started;
+    const move = lastMoveOf(log);
+    return move && !move.finished && now - Date.parse(move.started.time) <= horizonMs ? move.started : undefined;
 }
 
 /** How long a command that moves the colours may run (its steps and its watch at 100 %) before it counts as crashed. */
@@ -59,12 +60,12 @@ export function retireAt(cfg: NotesHubConfig, d: Declared, log: readonly LogEntr
 export async function retireIdle(ctx: Context, cfg: NotesHubConfig, what = "retire"): Promise<Result> {
     const d = declaredOf(cfg);
     const steps = planRetire(d); // bad input (a shift, already retired) changes nothing
+    const { idle } = colours(d);
     const running = unfinishedMoveOf(await ctx.records.read(), moveHorizonMs(cfg));
     if (running) {
-        throw new PlanError(`retire refused: "${running.command}" (${running.who}, since ${running.time}) has not finished; it may still roll back to ${colours(d).idle}, ` +
-            `so ${colours(d).idle} keeps running until it ends (noteshub log shows it). Nothing was changed`);
+        throw new PlanError(`retire refused: "${running.command}" (${running.who}, since ${running.time}) has not finished; it may still roll back to ${idle}, ` +
+            `so ${idle} keeps running until it ends (noteshub log shows it). Nothing was changed`);
     }
-    const { idle } = colours(d);
     const result = await execute(ctx, cfg, what, steps);
     if (result.ok) {
         ctx.log("retired", `${idle} (${versionOf(d, idle)}) retired: stopped, its container and image kept`, true, { figures: { color: idle, version: versionOf(d, idle) } });

@@ -109,7 +109,7 @@ export async function runSteps(s: OpenStack, cfg: NotesHubConfig, declared: Decl
                 // The colours that serve after the step: at 100 % the other one is idle, and its health is no reason
                 // to send traffic back to it (it may be why this deploy runs).
                 const shares = weightsOf(current.activeColor, current.traffic);
-                const bad = (await colourHealth({ ...cfg, ...current, retired: current.retired ?? undefined })).filter((h) => !h.healthy && shares[h.color] > 0);
+                const bad = (await colourHealth({ ...cfg, ...current })).filter((h) => !h.healthy && shares[h.color] > 0);
                 if (bad.length) throw new Error(`health check after the step: ${bad.map((h) => `${h.color} (${h.version}): ${h.reason}`).join("; ")}`);
                 await opts.bake?.(current, step);
             }

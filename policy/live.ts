@@ -4,7 +4,7 @@
 // the live share and the running container's fingerprint. This policy compares that fingerprint with the one the
 // update declares (policy/liveSpec.ts); the container provider enforces the same rule on its own at diff time.
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { changedFields, fingerprint, liveChangeRefusal, type Guard } from "./liveSpec";
+import { changedFields, fingerprint, liveChangeRefusal, loadOf, type Guard } from "./liveSpec";
 
 /** The problem with one container's declared props, if any. */
 export function liveProblem(props: Record<string, unknown>): string | undefined {
@@ -13,7 +13,7 @@ export function liveProblem(props: Record<string, unknown>): string | undefined 
     if (!g || props.handover || g.allowOutage || g.share === 0 || !g.running) return undefined;
     // Retiring it (stopped) while it runs with a share drops its requests as surely as replacing it.
     if (props.stopped === true) {
-        return `container ${String(props.name)}: ${g.what} ${g.share === null ? "may have traffic (its traffic state could not be read)" : `has ${g.share} % of traffic`}, so stopping it (retired) would drop requests. Fix: move its traffic first (noteshub rollback, or activeColor/traffic and pulumi up), then retire it (noteshub retire).`;
+        return `container ${String(props.name)}: ${g.what} ${loadOf(g, g.share)}, so stopping it (retired) would drop requests. Fix: move its traffic first (noteshub rollback, or activeColor/traffic and pulumi up), then retire it (noteshub retire).`;
     }
     const fields = changedFields(g.running, fingerprint(props));
     return fields.length ? `container ${String(props.name)}: ${liveChangeRefusal(g, g.share, fields)}` : undefined;

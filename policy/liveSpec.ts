@@ -61,8 +61,13 @@ export interface Guard {
 }
 
 /** The one message for "this would touch what serves users", from the provider and from the pack alike. */
+/** How much a guarded container serves, in words: its colour's share, or that it serves whichever colour is live. */
+export function loadOf(g: Pick<Guard, "color">, share: number | null): string {
+    return share === null ? "may have traffic (its traffic state could not be read)" : g.color === "*" ? "serves traffic" : `has ${share} % of traffic`;
+}
+
 export function liveChangeRefusal(g: Pick<Guard, "what" | "color">, share: number | null, fields: string[]): string {
-    const load = share === null ? "may have traffic (its traffic state could not be read)" : g.color === "*" ? "serves traffic" : `has ${share} % of traffic`;
+    const load = loadOf(g, share);
     const outage = "to accept dropped requests instead, run that one command with NOTESHUB_ALLOW_OUTAGE=1";
     let fix: string;
     if (g.color === "*") {

@@ -189,7 +189,7 @@ export async function drill(ctx: Context, run: { deploy: Run; rollback: Run }): 
         await watcher.stop();
     }
     const after = await counts(cfg, ids);
-    const health = await colourHealth({ ...cfg, ...d0, retired: d0.retired ?? undefined });
+    const health = await colourHealth({ ...cfg, ...d0 });
     // A colour retired before the drill is put back retired (stopped): that is no failure.
     const fine = (h: (typeof health)[number]) => h.healthy || h.color === d0.retired;
     const healthAfter = health.map((h) => `${h.color} ${h.version} ${h.healthy ? "healthy" : h.color === d0.retired ? "retired (stopped)" : `UNHEALTHY (${h.reason})`}`).join(", ");

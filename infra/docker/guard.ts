@@ -3,7 +3,7 @@
 // replaced, removed or swept aside as a leftover while the live traffic state gives it a share, unless the operator
 // said NOTESHUB_ALLOW_OUTAGE=1 for that one command. The share is read from the engine the container runs on now.
 // Captured by the provider's closure.
-import { changedFields, fingerprint, liveChangeRefusal, stableJson, type Guard } from "../../policy/liveSpec";
+import { changedFields, fingerprint, liveChangeRefusal, loadOf, stableJson, type Guard } from "../../policy/liveSpec";
 import { connect, type DockerConnection } from "./engine";
 import { liveWeights, shareOf } from "./live";
 
@@ -57,7 +57,6 @@ export async function refuseRemoval(props: Props, why: string): Promise<void> {
     if (!g || outageAllowed()) return;
     const share = await servingShare(props.docker, g);
     if (share === 0) return;
-    const load = share === null ? "may have traffic (its traffic state could not be read)" : g.color === "*" ? "serves traffic" : `has ${share} % of traffic`;
-    throw new Error(`docker: ${why} container ${props.name}: ${g.what} ${load}, so stopping it would drop requests. `
+    throw new Error(`docker: ${why} container ${props.name}: ${g.what} ${loadOf(g, share)}, so stopping it would drop requests. `
         + `To take the stack down anyway (pulumi destroy) or replace it by force, run that one command with NOTESHUB_ALLOW_OUTAGE=1; otherwise move its traffic first. Nothing was changed.`);
 }
