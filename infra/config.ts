@@ -30,6 +30,13 @@ const millis = z.number({ error: "must be milliseconds" }).int().min(1).max(600_
 // version like 1.2 still gets its own message).
 const decimal = <T extends z.ZodType>(inner: T) => z.preprocess((v) => (typeof v === "string" && /^\d+(\.\d+)?$/.test(v) ? Number(v) : v), inner);
 const hours = decimal(z.number({ error: "must be a number of hours (e.g. 24)" }).positive("must be more than 0 hours").max(24 * 90, "must be at most 2160 hours (90 days)"));
+/** A container's limits (infra/render/containerSpec.ts Limits), each with its default. */
+const limits = (d: { memoryMb: number; cpus: number; pids: number }) => z.strictObject({
+    memoryMb: z.number({ error: "must be megabytes" }).int("must be whole megabytes").min(32, "must be at least 32 MB").max(1_048_576).default(d.memoryMb),
+    /** CPUs' worth of time; at most the Docker host's CPUs (preflight checks). */
+    cpus: decimal(z.number({ error: "must be a number of CPUs (e.g. 1 or 0.5)" }).min(0.05, "must be at least 0.05").max(512)).default(d.cpus),
+    pids: z.number({ error: "must be a number of processes" }).int().min(16, "must be at least 16").max(4_194_304).default(d.pids),
+}).prefault({});
 const percent = decimal(z.number({ error: "must be a percentage" }).min(0, "must be 0-100").max(100, "must be 0-100"));
 
 const schema = z.strictObject({
@@ -73,6 +80,8 @@ const schema = z.strictObject({
         envByVersion: z.record(version, envMap).default({}),
         /** How long a colour being stopped or replaced gets to finish its requests in flight (docker stop's grace). */
         drainSec: seconds.max(600).default(30),
+        /** What each colour's container may use (changed in place: nothing restarts). */
+        limits: limits({ memoryMb: 512, cpus: 1, pids: 256 }),
     }).prefault({}), // an absent section gets every field default above
     loadBalancer: z.strictObject({
         /** Host port the balancer publishes. */
@@ -93,6 +102,8 @@ const schema = z.strictObject({
          * 5.14+). Set false for a Docker host with an older kernel.
          */
         migrateAcceptQueue: z.boolean().default(true),
+        /** What each nginx instance may use. */
+        limits: limits({ memoryMb: 256, cpus: 1, pids: 128 }),
         /**
          * The name users reach NotesHub by (a DNS name or an address): what the `url` output names, and what the TLS
          * certificate must cover. Default: the bind address, or the remote Docker host's name when it binds 0.0.0.0.
@@ -158,6 +169,8 @@ const schema = z.strictObject({
          * database.name or docker.host changed): only on purpose, for one `up`.
          */
         adopt: z.boolean().default(false),
+        /** What the database container may use (mongod sizes its cache to the memory limit). */
+        limits: limits({ memoryMb: 2048, cpus: 1, pids: 512 }),
     }, { error: "required: { password } at least" }),
     /**
      * What `noteshub deploy` and `noteshub watch` watch, and when they roll back on their own (runbook "Monitoring &

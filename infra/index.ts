@@ -8,14 +8,14 @@ import { AppImages } from "./components/appImages";
 import { Database } from "./components/database";
 import { LoadBalancer } from "./components/loadBalancer";
 import { colorAddress, namesFor } from "./names";
-import { guards } from "./observe";
+import { guards, keepsRootLogin } from "./observe";
 import { buildFrom } from "./docker/context";
 import { engineHostName } from "./docker/engine";
 import { parseRef, registryOf } from "./docker/ref";
 import { DockerImage } from "./providers/dockerImage";
 import { loadMigrations, MigrationFileError } from "./migrations/load";
 import { fromRoot } from "./paths";
-import { DB_PORT } from "./components/database";
+import { appLogin, DB_PORT } from "./components/database";
 import { DockerNetwork } from "./providers/dockerNetwork";
 import { Migrations } from "./providers/migrations";
 import { DockerVolume } from "./providers/dockerVolume";
@@ -48,12 +48,13 @@ const preflight = new Preflight("preflight", {
         ...(tls ? [{ container: names.of("lb"), hostIp: cfg.loadBalancer.bindAddress, port: tls.port, configKey: "loadBalancer.tls.port" }] : []),
         ...(cfg.database.hostPort ? [{ container: names.of("db"), hostIp: "127.0.0.1", port: cfg.database.hostPort, configKey: "database.hostPort" }] : []),
     ],
+    cpus: (["app", "database", "loadBalancer"] as const).map((section) => ({ cpus: cfg[section].limits.cpus, configKey: `${section}.limits.cpus` })),
 });
 // Every Docker resource gets its connection from the preflight, so none is touched when a check fails.
 const docker = preflight.docker;
 // What serves users now, read once from the engine: every container that serves is guarded by it (issue #12).
 // NOTESHUB_ALLOW_OUTAGE=1 is the operator saying, for one command, that dropped requests are accepted.
-const guardOf = guards(cfg.docker, names.of("lb"), [names.of("lb"), names.of("db"), ...COLORS.flatMap((c) => [names.of(c), colorAddress(names, c)])], process.env.NOTESHUB_ALLOW_OUTAGE === "1");
+const { guardOf, serving } = guards(cfg.docker, { balancer: names.of("lb"), owner: names.owner }, [names.of("lb"), names.of("db"), ...COLORS.flatMap((c) => [names.of(c), colorAddress(names, c)])], process.env.NOTESHUB_ALLOW_OUTAGE === "1");
 const colourGuard = (color: Color) => (container: string) => guardOf(container, color, `colour ${color}`);
 
 const network = new DockerNetwork("network", { docker, name: names.of("net"), labels: names.labels });
@@ -89,6 +90,7 @@ const migrations = new Migrations("migrations", {
     stack: names.prefix,
     adopt: cfg.database.adopt,
     where: `database ${cfg.database.name} in ${cfg.database.image} on ${cfg.docker.host}`,
+    appUser: pulumi.secret(appLogin(cfg.database, names.prefix)),
 });
 const images = new AppImages("app-images", {
     docker, names,
@@ -120,8 +122,16 @@ const lb = new LoadBalancer("lb", {
     tls,
     drainSec: cfg.loadBalancer.drainSec,
     migrateAcceptQueue: cfg.loadBalancer.migrateAcceptQueue,
+    limits: cfg.loadBalancer.limits,
     guard: (c) => guardOf(c, "*", "the balancer's port holder"),
 });
+
+// The app's own login for every new container; a colour that runs with the root login (made before the app had its
+// own) keeps it while its container stays as it is, so upgrading never replaces what serves: it moves to the app's
+// login with its next version.
+const mongoUriFor = (color: Color, imageId: pulumi.Input<string>) =>
+    pulumi.all([guardOf(names.of(color), color, `colour ${color}`), database.uri, database.appUri, imageId]).apply(([g, root, app, id]) =>
+        keepsRootLogin(g.running, root, id) ? root : app);
 
 const colors = Object.fromEntries(COLORS.map((color) => {
     const version = cfg[`${color}Version`];
@@ -134,11 +144,12 @@ const colors = Object.fromEntries(COLORS.map((color) => {
         drainSec: cfg.app.drainSec,
         network: network.name,
         uploadsVolume: uploads.name,
-        mongoUri: database.uri,
+        mongoUri: mongoUriFor(color, images.byVersion[version].imageId),
         port: cfg.app.port,
         user: cfg.app.user,
         env: { ...cfg.app.env, ...cfg.app.envByVersion[version] },
         retired: cfg.retired === color,
+        limits: cfg.app.limits,
     }, { dependsOn: [migrations] })];
 })) as Record<Color, AppColor>;
 
@@ -169,8 +180,9 @@ const release = new Release("release", {
     databasePassword: storageOf(cfg.stack, `${cfg.project}:database`, ["password"]),
 }, { dependsOn: [lb] });
 
-// Deleted first by a `pulumi destroy` (it depends on everything that runs): refuses while any colour serves.
-new DestroyGuard("destroy-guard", { docker, balancer: names.of("lb"), stack: cfg.stack }, { dependsOn: [release, lb, colors.blue, colors.green, database, migrations, images] });
+// Deleted first by a `pulumi destroy` (it depends on everything that runs): refuses while any colour serves. It also
+// lists what serves now, so the policy pack refuses an update that would delete one of them.
+new DestroyGuard("destroy-guard", { docker, balancer: names.of("lb"), stack: cfg.stack, serving }, { dependsOn: [release, lb, colors.blue, colors.green, database, migrations, images] });
 
 export const url = lb.url;
 /** When the balancer's certificate expires (loadBalancer.tls); null without TLS (an undefined output warns on every up). */

@@ -45,3 +45,8 @@ export const colorAddress = (names: Names, color: string): string => names.of(`$
 
 /** Hardening every app and balancer container gets (no new privileges, no Linux capabilities). */
 export const HARDENED = { securityOpt: ["no-new-privileges:true"], capDrop: ["ALL"], capAdd: [] as string[] };
+
+/** What an address holder may use: it sleeps, and the balancer's runs the gate's curl probes and the state swap. */
+export const HOLDER_LIMITS = { memoryMb: 64, cpus: 0.5, pids: 64 };
+/** A read-only root filesystem with a scratch /tmp: for images that write only to their volumes (app, holders). */
+export const READ_ONLY_ROOT = { tmpfs: ["/tmp"] };

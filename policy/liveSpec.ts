@@ -14,16 +14,20 @@ export function stableJson(value: unknown): string {
 
 /** The label a container's fingerprint is kept in. */
 export const SPEC_LABEL = "io.noteshub.spec";
+/** The label that names the Pulumi resource (its URN) that made a container. */
+export const URN_LABEL = "io.noteshub.urn";
 
 /**
  * Inputs that are not part of what runs: where the engine is, how create waits, the guard itself, environment fixed
  * at start (PREVIOUS_VERSION), the stop timeout (only our delete uses it), whether it is stopped (retired: policy/live.ts
- * judges that on its own), the Pulumi resource's name and outputs.
+ * judges that on its own), the Pulumi resource's name and outputs; and what never replaces a container: its limits
+ * (changed in place, or set when one is created) and its read-only root (set when one is created).
  */
-const NOT_SPEC = ["docker", "readyTimeoutSec", "waitFor", "readyExec", "handover", "guard", "startEnv", "stopTimeoutSec", "stopped", "resourceName", "containerId", "__provider"];
+const NOT_SPEC = ["docker", "readyTimeoutSec", "waitFor", "readyExec", "handover", "guard", "startEnv", "stopTimeoutSec", "stopped", "resourceName", "resourceUrn", "containerId", "limits", "startLimits", "readOnlyRoot", "__provider"];
 const PER_KEY = ["env", "labels"];
 
-const short = (v: unknown) => createHash("sha256").update(stableJson(v)).digest("hex").slice(0, 12);
+/** The short hash a fingerprint keeps of one field's value. */
+export const hashOf = (v: unknown) => createHash("sha256").update(stableJson(v)).digest("hex").slice(0, 12);
 
 /** Field -> hash of its value, for every field that defines the container (env.X and labels.X one by one). */
 export function fingerprint(props: Record<string, unknown>): Record<string, string> {
@@ -31,9 +35,9 @@ export function fingerprint(props: Record<string, unknown>): Record<string, stri
     for (const [k, v] of Object.entries(props)) {
         if (NOT_SPEC.includes(k) || v === undefined) continue;
         if (PER_KEY.includes(k) && v && typeof v === "object" && !Array.isArray(v)) {
-            for (const [sub, sv] of Object.entries(v as Record<string, unknown>)) if (!(k === "labels" && sub === SPEC_LABEL)) out[`${k}.${sub}`] = short(sv);
+            for (const [sub, sv] of Object.entries(v as Record<string, unknown>)) if (!(k === "labels" && sub === SPEC_LABEL)) out[`${k}.${sub}`] = hashOf(sv);
         } else {
-            out[k] = short(v);
+            out[k] = hashOf(v);
         }
     }
     return out;
@@ -60,12 +64,31 @@ export interface Guard {
     readonly allowOutage: boolean;
 }
 
-/** The one message for "this would touch what serves users", from the provider and from the pack alike. */
+/**
+ * A running container that serves users whenever its colour has a share (a colour's app and address holder) or any
+ * colour has one ("*": the balancer's port holder, the database), as the program read it from the engine
+ * (infra/observe.ts). While it serves, the update must keep declaring the resource that made it, or the delete at the
+ * end of `up` would stop it (policy/live.ts). No shares in it: the list changes only when containers do.
+ */
+export interface Serving {
+    /** Its Docker name. */
+    readonly container: string;
+    /** "blue"/"green", or "*" (see Guard.color). */
+    readonly color: string;
+    /** What it is, for messages: "colour blue (its address holder)", "the database". */
+    readonly what: string;
+    /** The URN of the resource that made it; "" for a container made before URNs were recorded. */
+    readonly urn: string;
+    /** That resource's name (the fallback when the URN is not known). */
+    readonly resource: string;
+}
+
 /** How much a guarded container serves, in words: its colour's share, or that it serves whichever colour is live. */
 export function loadOf(g: Pick<Guard, "color">, share: number | null): string {
     return share === null ? "may have traffic (its traffic state could not be read)" : g.color === "*" ? "serves traffic" : `has ${share} % of traffic`;
 }
 
+/** The one message for "this would touch what serves users", from the provider and from the pack alike. */
 export function liveChangeRefusal(g: Pick<Guard, "what" | "color">, share: number | null, fields: string[]): string {
     const load = loadOf(g, share);
     const outage = "to accept dropped requests instead, run that one command with NOTESHUB_ALLOW_OUTAGE=1";

@@ -3,7 +3,7 @@
 import type { Policies } from "@pulumi/policy";
 import { containersHardened } from "./containers";
 import { databaseNotExposed } from "./database";
-import { liveColourUntouched } from "./live";
+import { liveColourUntouched, servingContainersKept } from "./live";
 import { expandBeforeContract, migrationsHaveDowns } from "./migrations";
 import { threeRetainedVersions, trafficSteps } from "./release";
 import { trafficIsGated } from "./traffic";
@@ -17,4 +17,5 @@ export const policies: Policies = [
     databaseNotExposed,
     containersHardened,
     liveColourUntouched,
+    servingContainersKept,
 ];

@@ -11,7 +11,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Guard } from "../../policy/liveSpec";
 import type { Color } from "../config";
 import type { DockerConnection } from "../docker/engine";
-import { colorAddress, HARDENED, type Names } from "../names";
+import type { Limits } from "../render/containerSpec";
+import { colorAddress, HARDENED, HOLDER_LIMITS, READ_ONLY_ROOT, type Names } from "../names";
 import { DockerContainer } from "../providers/dockerContainer";
 import type { AppImage } from "./appImages";
 
@@ -45,6 +46,8 @@ export interface AppColorArgs {
     readonly readyTimeoutSec?: number;
     /** Retired (noteshub retire): the app container is kept stopped; its address holder keeps the colour's address. */
     readonly retired?: boolean;
+    /** What the app container may use (app.limits). */
+    readonly limits: Limits;
 }
 
 /** The runbook writes versions without the leading v (APP_VERSION=1.2.3). */
@@ -81,6 +84,8 @@ export class AppColor extends pulumi.ComponentResource {
             labels: { ...args.names.labels, "io.noteshub.role": "address", "io.noteshub.color": args.color },
             user: "www-data",
             ...HARDENED,
+            startLimits: HOLDER_LIMITS,
+            readOnlyRoot: READ_ONLY_ROOT,
             stopTimeoutSec: 2,
             readyTimeoutSec: 30,
             waitFor: "running",
@@ -112,6 +117,9 @@ export class AppColor extends pulumi.ComponentResource {
             labels: { ...args.names.labels, "io.noteshub.role": "app", "io.noteshub.color": args.color, "io.noteshub.version": args.version },
             user: args.user,
             ...HARDENED,
+            limits: args.limits,
+            // It writes only to the uploads volume (and scratch files to /tmp).
+            readOnlyRoot: READ_ONLY_ROOT,
             stopTimeoutSec: args.drainSec ?? 30,
             readyTimeoutSec: args.readyTimeoutSec ?? 60,
             // Health is the gate's to judge (providers/healthGate.ts), with a clearer error than Docker's status.

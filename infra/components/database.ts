@@ -28,9 +28,21 @@ export interface DatabaseArgs {
 
 export const DB_PORT = 27017;
 
+/**
+ * The app's own login (readWrite on the stack's database, made by the migrations run: migrations/users.ts): the app
+ * never holds the root password. Its password is derived from the root one and the stack, so it needs no config of
+ * its own and changes when the root password is rotated; it can't be turned back into the root password.
+ */
+export function appLogin(s: Pick<NotesHubConfig["database"], "username" | "password">, stack: string): { username: string; password: string } {
+    const { createHmac } = require("node:crypto") as typeof import("node:crypto");
+    return { username: `${s.username}-app`, password: createHmac("sha256", s.password).update(`noteshub app login for stack ${stack}`).digest("base64url").slice(0, 32) };
+}
+
 export class Database extends pulumi.ComponentResource {
-    /** Connection string for the app containers (secret). */
+    /** Connection string with the root login: what colours made before the app's login keep until their next version (secret). */
     readonly uri: pulumi.Output<string>;
+    /** Connection string with the app's own login (appLogin), for the app containers (secret). */
+    readonly appUri: pulumi.Output<string>;
     /** Connection string from the Docker host, when the database publishes a loopback port (secret). */
     readonly hostUri?: pulumi.Output<string>;
     readonly containerId: pulumi.Output<string>;
@@ -74,14 +86,17 @@ export class Database extends pulumi.ComponentResource {
             capAdd: [],
             // The server takes connections when this succeeds; bash's /dev/tcp works in both images.
             healthcheck: { test: ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${DB_PORT}`], intervalMs: 1000, timeoutMs: 2000, retries: 60, startPeriodMs: 0 },
+            limits: s.limits,
             stopTimeoutSec: 30,
             readyTimeoutSec: args.readyTimeoutSec ?? 120,
             guard: args.guard(host),
         }, { parent: this });
-        // The connection strings resolve only once the server is up, so the app colours wait for it.
-        const uri = (where: string) => pulumi.secret(pulumi.all([container.containerId, password]).apply(([, pw]) =>
-            `mongodb://${encodeURIComponent(s.username)}:${encodeURIComponent(pw)}@${where}/${s.name}?authSource=admin`));
+        // Plain values, known at preview even when the container changes in place (its new limits): the app colours wait
+        // for the server through the migrations they depend on, not through these.
+        const uri = (where: string, login = { username: s.username, password: s.password }) =>
+            pulumi.secret(`mongodb://${encodeURIComponent(login.username)}:${encodeURIComponent(login.password)}@${where}/${s.name}?authSource=admin`);
         this.uri = uri(`${host}:${DB_PORT}`);
+        this.appUri = uri(`${host}:${DB_PORT}`, appLogin(s, args.names.prefix));
         if (s.hostPort) this.hostUri = uri(`127.0.0.1:${s.hostPort}`);
         this.containerId = container.containerId;
         this.dataVolume = volume.name;

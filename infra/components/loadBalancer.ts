@@ -15,7 +15,7 @@ import { COLORS, type Color } from "../config";
 import { buildFrom, hashContext } from "../docker/context";
 import type { DockerConnection } from "../docker/engine";
 import { STATE_DIR } from "../docker/live";
-import { HARDENED, type Names } from "../names";
+import { HARDENED, HOLDER_LIMITS, READ_ONLY_ROOT, type Names } from "../names";
 import { fromRoot } from "../paths";
 import { DockerContainer } from "../providers/dockerContainer";
 import { DockerImage } from "../providers/dockerImage";
@@ -23,6 +23,7 @@ import { DockerVolume } from "../providers/dockerVolume";
 import { HealthGate, type GateSettings } from "../providers/healthGate";
 import { TrafficState } from "../providers/trafficState";
 import { Routes } from "../providers/routes";
+import type { Limits } from "../render/containerSpec";
 import { renderState, TLS_CERT_PATH, TLS_KEY_PATH, weightsOf, type Backend, type Maintenance } from "../render/nginx";
 import type { TlsMaterial } from "../tls";
 
@@ -55,6 +56,8 @@ export interface LoadBalancerArgs {
     readonly drainSec: number;
     /** Set net.ipv4.tcp_migrate_req in the holder's network namespace (loadBalancer.migrateAcceptQueue, Linux 5.14+). */
     readonly migrateAcceptQueue: boolean;
+    /** What each nginx instance may use (loadBalancer.limits). */
+    readonly limits: Limits;
     /** What the engine says runs now: the holder is guarded while any colour has a share. */
     readonly guard: (container: string) => pulumi.Input<Guard>;
 }
@@ -124,6 +127,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
             // The image's own user, stated so the policy pack can see it (policy/containers.ts).
             user: "www-data",
             ...HARDENED,
+            startLimits: HOLDER_LIMITS,
+            // It writes only to the traffic state volume (and /tmp).
+            readOnlyRoot: READ_ONLY_ROOT,
             // When an old instance's listening sockets close, connections still in its accept queue move to the new
             // instance's instead of being reset (Linux 5.14+, per network namespace).
             sysctls: args.migrateAcceptQueue ? { "net.ipv4.tcp_migrate_req": "1" } : {},
@@ -228,6 +234,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
         // (The key's place in the spec holds its fingerprint for naming; the instance gets the key itself, a secret.)
         const instanceName = pulumi.output(spec).apply((resolved) => `${args.names.of("lb")}-${shortHash(stableJson(resolved))}`);
         const files = args.tls ? [spec.files[0], ...tlsFiles(pulumi.secret(args.tls.material.key))] : spec.files;
-        return new DockerContainer(`${name}-nginx`, { ...spec, files, name: instanceName, guard }, { parent: this });
+        // Its limits change in place, so they are not part of its name.
+        return new DockerContainer(`${name}-nginx`, { ...spec, files, name: instanceName, guard, limits: args.limits }, { parent: this });
     }
 }

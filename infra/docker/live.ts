@@ -5,6 +5,11 @@
 import type Dockerode from "dockerode";
 import { SPEC_LABEL } from "../../policy/liveSpec";
 
+/** Marks the containers a stack owns (its value: the stack's name prefix). */
+export const OWNER_LABEL = "io.noteshub.owner";
+/** The Pulumi resource that made it: only that resource adopts it (a renamed one starts its own). */
+export const RESOURCE_LABEL = "io.noteshub.resource";
+
 /** Where the balancer's traffic state lives: a volume the port holder owns and every nginx instance reads. */
 export const STATE_DIR = "/var/lib/noteshub/state";
 export const STATE_FILE = `${STATE_DIR}/state.json`;
@@ -87,4 +92,16 @@ export async function runningSpec(docker: Dockerode, name: string): Promise<Reco
         if (statusOf(err) === 404) return null;
         throw err;
     }
+}
+
+/** A running container of the stack, by name, with its labels. */
+export interface RunningContainer {
+    readonly name: string;
+    readonly labels: Record<string, string>;
+}
+
+/** Every running container the stack owns. */
+export async function runningOf(docker: Dockerode, owner: string): Promise<RunningContainer[]> {
+    const list = await docker.listContainers({ filters: { label: [`${OWNER_LABEL}=${owner}`] } });
+    return list.map((c) => ({ name: (c.Names[0] ?? "").replace(/^\//, ""), labels: c.Labels ?? {} }));
 }

@@ -1,7 +1,11 @@
 // Stands in front of `pulumi destroy` (issue #12): it depends on everything the stack runs, so a destroy deletes it
 // first, and it refuses while any colour serves, before anything else is touched (deletes run dependents first, and
 // a failed one stops the rest). NOTESHUB_ALLOW_OUTAGE=1 for that one command lets the destroy go on.
+// It also carries what serves now (the program's engine read), for the policy pack: an update that no longer declares
+// one of those containers would delete it (policy/live.ts, serving-containers-kept). It is updated in place whenever
+// that list changes: the pack's stack policies read each resource's outputs, which for an unchanged one come from state.
 import * as pulumi from "@pulumi/pulumi";
+import type { Serving } from "../../policy/liveSpec";
 import type { DockerConnection } from "../docker/engine";
 import { outageAllowed, servingShare } from "../docker/guard";
 import { diffInputs } from "./diff";
@@ -11,17 +15,21 @@ export interface DestroyGuardArgs {
     /** The balancer's holder, whose traffic state says whether anything serves. */
     readonly balancer: string;
     readonly stack: string;
+    /** The containers that serve now. */
+    readonly serving: pulumi.Input<Serving[]>;
 }
 
 interface Inputs {
     docker: DockerConnection;
     balancer: string;
     stack: string;
+    kind: "DestroyGuard";
+    serving: Serving[];
 }
 
 export const provider = {
     async diff(_id: string, olds: Inputs, news: Inputs) {
-        return diffInputs(olds as never, news as never, { outputs: [], inPlace: ["docker", "balancer", "stack"] });
+        return diffInputs(olds as never, news as never, { outputs: ["kind"], inPlace: ["docker", "balancer", "stack", "serving"] });
     },
     async create(inputs: Inputs) {
         return { id: `destroy-guard-${inputs.stack}`, outs: inputs };
@@ -40,6 +48,6 @@ export const provider = {
 
 export class DestroyGuard extends pulumi.dynamic.Resource {
     constructor(name: string, args: DestroyGuardArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, args, opts, "noteshub", "DestroyGuard");
+        super(provider, name, { ...args, kind: "DestroyGuard" }, opts, "noteshub", "DestroyGuard");
     }
 }

@@ -6,12 +6,13 @@
 // A guarded container (a colour with a share, the balancer's port holder, the database) is never replaced while it
 // serves: the diff reads the live traffic state from the engine and refuses at preview (issue #12, INVARIANTS 4).
 import * as pulumi from "@pulumi/pulumi";
-import { fingerprint, SPEC_LABEL, type Guard } from "../../policy/liveSpec";
+import { fingerprint, SPEC_LABEL, URN_LABEL, type Guard } from "../../policy/liveSpec";
 import { connect, engineError, execIn, statusOf, type DockerConnection } from "../docker/engine";
 import { refuseRemoval, refuseReplacement } from "../docker/guard";
+import { OWNER_LABEL, RESOURCE_LABEL } from "../docker/live";
 import { handOver, HANDOVER_LABEL, retire, type Handover } from "../docker/handover";
 import { lostBuildError } from "./dockerImage";
-import { containerCreateOptions, type ContainerFile, type ContainerSpec } from "../render/containerSpec";
+import { containerCreateOptions, limitsConfig, type ContainerFile, type ContainerSpec, type Limits } from "../render/containerSpec";
 import { diffInputs, stableJson } from "./diff";
 
 /** T with an Input allowed at every level (the engine resolves nested Outputs before the provider runs). */
@@ -56,16 +57,14 @@ interface Inputs extends ContainerSpec {
     guard?: Guard;
     handover?: Handover;
     stopped?: boolean;
-    /** The Pulumi resource's name (set by the constructor). */
+    /** The Pulumi resource's name and URN (set by the constructor; a property named urn would be dropped). */
     resourceName?: string;
+    resourceUrn?: string;
 }
 interface Outputs extends Inputs {
     containerId: string;
 }
 
-const OWNER_LABEL = "io.noteshub.owner";
-/** The Pulumi resource that made it: only that resource adopts it (a renamed one starts its own). */
-const RESOURCE_LABEL = "io.noteshub.resource";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The last lines a container printed, to put in an error. */
@@ -175,6 +174,29 @@ async function refuseLostImage(inputs: Inputs): Promise<void> {
     if (!present) throw new Error(`docker: create container ${inputs.name}: ${lostBuildError(inputs.image, inputs.imageId)}`);
 }
 
+/**
+ * New limits for a running container must leave it room: memory at least 1.25 times what it uses now (less, and the
+ * kernel reclaims or kills at once), and more processes than it runs. Read from the engine (docker stats).
+ */
+async function refuseTightLimits(olds: Outputs, limits: Limits): Promise<void> {
+    let stats: { memory_stats?: { usage?: number; stats?: Record<string, number> }; pids_stats?: { current?: number } };
+    try {
+        stats = (await connect(olds.docker).getContainer(olds.containerId).stats({ stream: false })) as typeof stats;
+    } catch {
+        return; // not there, or not running: nothing to starve
+    }
+    const m = stats.memory_stats ?? {};
+    // What it can't give back: usage less the page cache it may drop (cgroup v1 and v2 name it differently).
+    const usedMb = Math.max(0, (m.usage ?? 0) - (m.stats?.total_inactive_file ?? m.stats?.inactive_file ?? 0)) / 1024 / 1024;
+    const pids = stats.pids_stats?.current ?? 0;
+    const problems: string[] = [];
+    if (usedMb > 0 && limits.memoryMb < usedMb * 1.25) problems.push(`memoryMb ${limits.memoryMb} leaves no room: it uses ${Math.ceil(usedMb)} MB now (at least ${Math.ceil(usedMb * 1.25)})`);
+    if (pids > 0 && limits.pids <= pids) problems.push(`pids ${limits.pids} is not more than the ${pids} it runs now`);
+    if (problems.length) {
+        throw new Error(`docker: update the limits of container ${olds.name}: ${problems.join("; ")}. Fix: raise it in stack config (app.limits, database.limits or loadBalancer.limits: pulumi config set --path <section>.limits.<field> <value>). Nothing was changed.`);
+    }
+}
+
 /** Stops a container that is kept (retired): refused while it serves; its requests in flight finish first. */
 async function stopServing(docker: import("dockerode"), id: string, inputs: Inputs): Promise<void> {
     await refuseRemoval(inputs as never, "stop (retire)");
@@ -206,8 +228,8 @@ export const provider = {
     async diff(_id: string, olds: Outputs, news: Inputs) {
         // Another engine is another container; a new way to reach the same engine (a moved TLS directory) is not.
         const d = diffInputs({ ...olds, docker: olds.docker.host } as never, { ...news, docker: news.docker.host } as never, {
-            outputs: ["containerId", "guard", "startEnv", "resourceName"],
-            inPlace: ["readyTimeoutSec", "waitFor", "readyExec", "handover", "stopTimeoutSec", "stopped"],
+            outputs: ["containerId", "guard", "startEnv", "resourceName", "resourceUrn", "readOnlyRoot", "startLimits"],
+            inPlace: ["readyTimeoutSec", "waitFor", "readyExec", "handover", "stopTimeoutSec", "stopped", "limits"],
             deleteBeforeReplace: !news.handover,
         });
         if (!d.changes && stableJson(olds.docker) !== stableJson(news.docker)) return { changes: true, replaces: [], deleteBeforeReplace: false };
@@ -215,6 +237,8 @@ export const provider = {
         if (d.replaces?.length && news.guard && !news.handover) await refuseReplacement(olds as never, news as never, d.replaces);
         // Old-first with an image the host lost (a local build) would leave nothing: say so before anything stops.
         if (d.replaces?.length) await refuseLostImage(news);
+        // New limits apply in place; one that would starve a running container is refused before anything changes.
+        if (!d.replaces?.length && stableJson(olds.limits) !== stableJson(news.limits) && news.limits) await refuseTightLimits(olds, news.limits);
         // Stopping one that serves is refused at preview, like replacing it: retire a colour once its traffic moved.
         if (!d.replaces?.length && news.stopped && !olds.stopped) await refuseRemoval(news as never, "stop (retire)");
         return d;
@@ -225,7 +249,7 @@ export const provider = {
         const target = `container ${inputs.name}`;
         const spec = containerCreateOptions({ ...inputs, env: { ...inputs.env, ...inputs.startEnv } });
         const fp = JSON.stringify(fingerprint(inputs as never));
-        spec.Labels = { ...spec.Labels, [OWNER_LABEL]: inputs.owner, [SPEC_LABEL]: fp, [RESOURCE_LABEL]: inputs.resourceName ?? "", ...(inputs.handover ? { [HANDOVER_LABEL]: inputs.handover.group } : {}) };
+        spec.Labels = { ...spec.Labels, [OWNER_LABEL]: inputs.owner, [SPEC_LABEL]: fp, [RESOURCE_LABEL]: inputs.resourceName ?? "", [URN_LABEL]: inputs.resourceUrn ?? "", ...(inputs.handover ? { [HANDOVER_LABEL]: inputs.handover.group } : {}) };
         // No restarts until it has proven it starts: a crash then shows its real exit code and logs.
         const restartPolicy = spec.HostConfig!.RestartPolicy;
         spec.HostConfig!.RestartPolicy = { Name: "no" };
@@ -242,7 +266,10 @@ export const provider = {
             }
             if (inputs.handover) {
                 await docker.getContainer(existing.Id).rename({ name: `${inputs.name}-retiring-${Date.now().toString(36)}` });
-            } else if ((existing.State.Running || inputs.stopped) && labels[SPEC_LABEL] === fp && labels[RESOURCE_LABEL] === (inputs.resourceName ?? "")) {
+            } else if ((existing.State.Running || inputs.stopped) && labels[SPEC_LABEL] === fp && labels[RESOURCE_LABEL] === (inputs.resourceName ?? "")
+                && (!labels[URN_LABEL] || labels[URN_LABEL] === inputs.resourceUrn)) {
+                // (Only the very resource: one under a moved parent has the same name, and the old one's delete
+                // would remove what it adopted.)
                 // A stopped leftover that should run is made anew below (fresh, like any create), not started.
                 adopted = existing.Id;
                 if (inputs.stopped && existing.State.Running) await stopServing(docker, existing.Id, inputs);
@@ -294,10 +321,16 @@ export const provider = {
     async update(_id: string, olds: Outputs, news: Inputs) {
         // Only how create waits, how long a stop may take, the handover settings and how the engine is reached change
         // in place: they matter when a container starts or stops, not while it runs.
-        const { readyTimeoutSec, waitFor, readyExec, handover, stopTimeoutSec, docker, stopped } = news;
+        const { readyTimeoutSec, waitFor, readyExec, handover, stopTimeoutSec, docker, stopped, limits } = news;
         // A setting the news leave out is gone from the outputs too: Pulumi's wire format has no undefined.
-        const outs = Object.fromEntries(Object.entries({ ...olds, readyTimeoutSec, waitFor, readyExec, handover, stopTimeoutSec, docker, stopped })
+        const outs = Object.fromEntries(Object.entries({ ...olds, readyTimeoutSec, waitFor, readyExec, handover, stopTimeoutSec, docker, stopped, limits })
             .filter(([, v]) => v !== undefined)) as unknown as Outputs;
+        // ... its limits (the kernel applies them to the running processes: nothing restarts) ...
+        if (limits && stableJson(limits) !== stableJson(olds.limits)) {
+            await connect(docker).getContainer(olds.containerId).update(limitsConfig(limits)).catch((err: unknown) => {
+                throw engineError("update the limits of", `container ${olds.name}`, docker, err);
+            });
+        }
         // ... and whether it runs (retire, and a rollback to a retired colour).
         if (stopped && !olds.stopped) await stopServing(connect(docker), olds.containerId, outs);
         if (!stopped && olds.stopped) await startAgain(connect(docker), olds.containerId, outs);
@@ -334,6 +367,11 @@ export class DockerContainer extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: DockerContainerArgs, opts?: pulumi.CustomResourceOptions) {
         // A fixed name can't run twice: old one first, also when `pulumi up --replace` skips the provider's diff.
-        super(provider, name, { ...args, resourceName: name, containerId: undefined }, { deleteBeforeReplace: !args.handover, ...opts, additionalSecretOutputs: ["env", "guard"] }, "docker", "Container");
+        // Its URN goes on the container too, so the policy can tell when an update would delete one that serves.
+        // (From the parent's URN as a plain promise: an output of it would make this depend on the parent component,
+        // that is on all its children, itself among them.)
+        const parent = opts?.parent;
+        const urn = pulumi.createUrn(name, "pulumi-nodejs:dynamic/docker:Container", parent && new Promise<string>((done) => parent.urn.apply(done)));
+        super(provider, name, { ...args, resourceName: name, resourceUrn: urn, containerId: undefined }, { deleteBeforeReplace: !args.handover, ...opts, additionalSecretOutputs: ["env", "guard"] }, "docker", "Container");
     }
 }

@@ -11,6 +11,7 @@ import { planSteps } from "../migrations/plan";
 import { checkIdentity } from "../migrations/identity";
 import { migrate, type RunResult } from "../migrations/runner";
 import { waitForLogin } from "../migrations/ready";
+import { ensureAppUser, type AppUser } from "../migrations/users";
 import { changedInputs } from "./diff";
 
 export interface DatabaseLogin {
@@ -35,6 +36,8 @@ export interface MigrationsArgs {
     readonly adopt?: boolean;
     /** Where the database is (image, name, host), for the identity check's message. */
     readonly where: pulumi.Input<string>;
+    /** The app's own login, made (or given its password) by every run (migrations/users.ts). */
+    readonly appUser: pulumi.Input<AppUser>;
 }
 
 interface Inputs {
@@ -46,6 +49,7 @@ interface Inputs {
     stack: string;
     adopt?: boolean;
     where?: string;
+    appUser?: AppUser;
     /** For the policy pack (policy/migrations.ts): tells this resource apart from other dynamic ones. */
     kind?: "Migrations";
     /** Plain descriptors of every migration (has-down, checksums, what each touches) for the policy pack. */
@@ -104,6 +108,8 @@ async function run(news: Inputs, olds?: Outputs): Promise<Outputs> {
             client = await waitForLogin(() => new MongoClient(uri, { serverSelectionTimeoutMS: 3000 }), LOGIN_TIMEOUT_MS, `the database (${news.where ?? l.database})`, { firstBoot: !olds });
             // Before anything runs on it: is this the stack's database (migrations/identity.ts)?
             await checkIdentity(client.db(l.database), { stack: news.stack, adopt: news.adopt === true, where: news.where ?? `database ${l.database}`, ranBefore: olds ? { schema: olds.schema ?? 0, identity: olds.identity === true } : undefined });
+            // The app's login before any colour starts with it (a rotated root password gives it a new one).
+            if (news.appUser) await ensureAppUser(client.db("admin"), news.appUser, l.database);
             result = await migrate(client.db(l.database), { migrations: news.migrations, target: news.target, runBy: `${news.stack} (pid ${process.pid}, ${new Date().toISOString()})`, downs });
         } catch (err) {
             throw new Error(`migrations (stack ${news.stack}): ${(err as Error)?.message ?? require("node:util").inspect(err, { depth: 4 })}`);
@@ -149,6 +155,6 @@ export class Migrations extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: MigrationsArgs, opts?: pulumi.CustomResourceOptions) {
         const descriptors = args.migrations.map(describe);
-        super(provider, name, { ...args, kind: "Migrations", descriptors, plan: undefined, applied: undefined, schema: undefined, ran: undefined }, { ...opts, additionalSecretOutputs: ["login"] }, "noteshub", "Migrations");
+        super(provider, name, { ...args, kind: "Migrations", descriptors, plan: undefined, applied: undefined, schema: undefined, ran: undefined }, { ...opts, additionalSecretOutputs: ["login", "appUser"] }, "noteshub", "Migrations");
     }
 }

@@ -14,14 +14,22 @@ export interface HostPortClaim {
     readonly configKey: string;
 }
 
+/** A CPU limit some containers get: the engine refuses one above the host's CPUs, so it is checked first. */
+export interface CpuClaim {
+    readonly cpus: number;
+    readonly configKey: string;
+}
+
 export interface PreflightArgs {
     readonly docker: pulumi.Input<DockerConnection>;
     readonly ports: pulumi.Input<HostPortClaim[]>;
+    readonly cpus: pulumi.Input<CpuClaim[]>;
 }
 
 interface Inputs {
     docker: DockerConnection;
     ports: HostPortClaim[];
+    cpus?: CpuClaim[];
 }
 
 /** Can this machine bind the port? Only meaningful when the engine is local (unix socket). */
@@ -40,6 +48,13 @@ async function check(inputs: Inputs): Promise<void> {
         await docker.ping();
     } catch (err) {
         throw engineError("reach", "engine", inputs.docker, err);
+    }
+    const over = (inputs.cpus ?? []).filter((c) => c.cpus > 0);
+    if (over.length) {
+        const ncpu = (await docker.info()).NCPU as number;
+        for (const c of over) {
+            if (c.cpus > ncpu) throw new Error(`preflight: ${c.configKey} is ${c.cpus} CPUs, but the Docker host has ${ncpu}; fix: pulumi config set --path '${c.configKey}' ${ncpu}. Nothing was changed.`);
+        }
     }
     const containers = await docker.listContainers({ all: false });
     for (const claim of inputs.ports) {

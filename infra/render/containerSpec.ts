@@ -36,6 +36,15 @@ export interface Healthcheck {
     readonly startPeriodMs: number;
 }
 
+/** What a container may use of the host (kernel cgroups): a runaway one can't take the host, or the other colour, down. */
+export interface Limits {
+    readonly memoryMb: number;
+    /** CPUs' worth of time (1.5 = one and a half cores). */
+    readonly cpus: number;
+    /** Processes and threads. */
+    readonly pids: number;
+}
+
 /** Everything that defines a container; any change replaces it (containers are cattle, data lives on volumes). */
 export interface ContainerSpec {
     readonly name: string;
@@ -70,6 +79,24 @@ export interface ContainerSpec {
     readonly sysctls?: Record<string, string>;
     /** Files written into it before it starts. */
     readonly files?: ContainerFile[];
+    /** The exception to "any change replaces it": limits change in place (docker update), with no restart. */
+    readonly limits?: Limits;
+    /**
+     * Limits set when a container is created, for one whose limits never change (the address holders): an update in
+     * place would leave its id unknown to a preview, and everything in its network namespace would show as replaced.
+     */
+    readonly startLimits?: Limits;
+    /**
+     * A read-only root filesystem, with an empty tmpfs at each of these paths for scratch files. Set when a container
+     * is created: a change alone leaves the running one as it is (it reaches the colour with its next container).
+     */
+    readonly readOnlyRoot?: { readonly tmpfs: string[] };
+}
+
+/** The HostConfig fields of `limits`, for create and for docker update alike. No swap beyond the memory limit. */
+export function limitsConfig(l: Limits): { Memory: number; MemorySwap: number; NanoCpus: number; PidsLimit: number } {
+    const memory = l.memoryMb * 1024 * 1024;
+    return { Memory: memory, MemorySwap: memory, NanoCpus: Math.round(l.cpus * 1e9), PidsLimit: l.pids };
 }
 
 const ms = (n: number) => n * 1_000_000; // Docker wants nanoseconds
@@ -109,6 +136,12 @@ export function containerCreateOptions(s: ContainerSpec): Dockerode.ContainerCre
         delete opts.HostConfig!.PortBindings;
     }
     if (s.sysctls && Object.keys(s.sysctls).length) opts.HostConfig!.Sysctls = s.sysctls;
+    const limits = s.limits ?? s.startLimits;
+    if (limits) Object.assign(opts.HostConfig!, limitsConfig(limits));
+    if (s.readOnlyRoot) {
+        opts.HostConfig!.ReadonlyRootfs = true;
+        opts.HostConfig!.Tmpfs = Object.fromEntries(s.readOnlyRoot.tmpfs.map((p) => [p, "rw,nosuid,nodev,noexec,size=64m"]));
+    }
     if (s.logMaxSize) opts.HostConfig!.LogConfig = { Type: "local", Config: { "max-size": s.logMaxSize, "max-file": "3" } };
     if (s.command) opts.Cmd = s.command;
     if (s.user) opts.User = s.user;

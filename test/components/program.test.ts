@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fakeDigest, productionValues } from "../helpers/config";
 import { byName, runProgram } from "../helpers/mocks";
+import { appLogin } from "../../infra/components/database";
+import { hashOf } from "../../policy/liveSpec";
 
 describe("the NotesHub program (mocks)", () => {
     it("declares network, volumes, database, three images, two colours and the balancer with stack-scoped names", async () => {
@@ -36,7 +38,13 @@ describe("the NotesHub program (mocks)", () => {
         assert.equal(blue.env.PREVIOUS_VERSION, undefined);
         assert.deepEqual(blue.startEnv, { PREVIOUS_VERSION: "0.9.0", NOTESHUB_DRAIN_SEC: "30" });
         assert.equal(blue.stopTimeoutSec, 30, "app.drainSec: requests in flight get 30 s to finish");
-        assert.equal(blue.env.MONGODB_URI, "mongodb://noteshub:a-long-staging-password@noteshub-staging-db:27017/noteshub?authSource=admin");
+        // The app's own login (made by the migrations run), never the root password.
+        const app = appLogin({ username: "noteshub", password: "a-long-staging-password" }, "noteshub-staging");
+        assert.equal(blue.env.MONGODB_URI, `mongodb://noteshub-app:${app.password}@noteshub-staging-db:27017/noteshub?authSource=admin`);
+        assert.deepEqual(byName(resources, "migrations").inputs.appUser, app);
+        for (const name of ["blue-container", "green-container"]) assert.ok(!JSON.stringify(byName(resources, name).inputs).includes("a-long-staging-password"), `${name} holds no root password`);
+        assert.equal(app.password.length, 32);
+        assert.notEqual(appLogin({ username: "noteshub", password: "a-long-staging-password" }, "noteshub-other").password, app.password, "each stack its own");
         assert.deepEqual(byName(resources, "blue-container").secrets.sort(), ["env", "guard"], "the environment carries the password, the guard its hash");
         assert.deepEqual(blue.mounts, [{ volume: "noteshub-staging-uploads", target: "/app/uploads" }]);
         assert.deepEqual(blue.ports, []);
@@ -122,6 +130,17 @@ describe("the NotesHub program (mocks)", () => {
         assert.match(byName(resources, "lb-routes").inputs.backends.green.addressId, /^cid-noteshub-staging-green-addr$/, "the routes, not the instance, follow the holders");
     });
 
+    it("a colour made with the root login keeps it while its container stays (upgrading replaces nothing); a new container gets the app's", async () => {
+        const root = "mongodb://noteshub:a-long-staging-password@noteshub-staging-db:27017/noteshub?authSource=admin";
+        const made = (imageId: string) => ({ "env.MONGODB_URI": hashOf(root), imageId: hashOf(imageId) });
+        const { resources } = await runProgram({}, "staging", { weights: { blue: 100, green: 0 }, specs: {
+            "noteshub-staging-blue": made("sha256:noteshub-staging/noteshub-api:v1.0.0"),
+            "noteshub-staging-green": made("sha256:an-image-green-no-longer-runs"),
+        } });
+        assert.equal(byName(resources, "blue-container").inputs.env.MONGODB_URI, root, "same image: kept as it runs");
+        assert.match(byName(resources, "green-container").inputs.env.MONGODB_URI, /^mongodb:\/\/noteshub-app:/, "a new version: a new container, the app's login");
+    });
+
     it("guards every container that serves with what the engine says runs (the program's one read)", async () => {
         const running = { "noteshub-staging-blue": { imageId: "abc" } };
         const { resources } = await runProgram({}, "staging", { weights: { blue: 100, green: 0 }, specs: running });
@@ -131,6 +150,19 @@ describe("the NotesHub program (mocks)", () => {
         assert.deepEqual([guard("blue-address").color, guard("blue-address").share], ["blue", 100]);
         assert.deepEqual([guard("lb-container").color, guard("lb-container").what, guard("lb-container").share], ["*", "the balancer's port holder", 100]);
         assert.deepEqual([guard("database-container").color, guard("database-container").what], ["*", "the database"]);
+        // What can serve is listed for the destroy guard (the pack checks each with a share is still declared); a
+        // balancer instance (handed over new-first) is not. No shares in it: it changes only when containers do.
+        const labels = (role: string, color?: string) => ({ "io.noteshub.role": role, ...(color ? { "io.noteshub.color": color } : {}), "io.noteshub.urn": `urn:${role}`, "io.noteshub.resource": `${role}-r` });
+        const listed = await runProgram({}, "staging", { weights: { blue: 100, green: 0 }, running: [
+            { name: "noteshub-staging-green", labels: labels("app", "green") }, { name: "noteshub-staging-blue-addr", labels: labels("address", "blue") },
+            { name: "noteshub-staging-db", labels: labels("database") }, { name: "noteshub-staging-lb-0123456789", labels: labels("balancer") },
+        ] });
+        assert.deepEqual(byName(listed.resources, "destroy-guard").inputs.serving, [
+            { container: "noteshub-staging-blue-addr", color: "blue", what: "colour blue (its address holder)", urn: "urn:address", resource: "address-r" },
+            { container: "noteshub-staging-db", color: "*", what: "the database", urn: "urn:database", resource: "database-r" },
+            { container: "noteshub-staging-green", color: "green", what: "colour green", urn: "urn:app", resource: "app-r" },
+        ]);
+        assert.equal(byName(resources, "blue-container").inputs.resourceUrn, "urn:pulumi:staging::noteshub::noteshub:app:Color$pulumi-nodejs:dynamic/docker:Container::blue-container");
         const unread = await runProgram({}, "staging", { weights: null });
         assert.equal(byName(unread.resources, "blue-container").inputs.guard.share, null, "a state that can't be read may mean traffic");
     });

@@ -7,6 +7,7 @@
 //   4.   requests in flight finish when their colour loses its share, and when an idle colour is replaced;
 //   5.   the live version's tag rebuilt: refused at preview with both image ids, nothing replaced;
 //   6.   the policy (and the provider on its own) refuse at preview an update that would replace the live colour;
+//   6b.  and the policy one that would delete it (its resource renamed); the provider refuses at up;
 //   7.   the app's source changed: nothing that runs changes; the new build goes out only as a new version;
 //   8.   a new balancer image: a new nginx instance takes over;
 //   9.   another stack's whole life on the same engine (what `npm test` does beside a user's stack), then a flip.
@@ -138,6 +139,35 @@ describe("what serves users is never touched: zero failed requests on every real
         assert.match(forced.stdout + forced.stderr, /docker: remove container noteshub-e2e-live-blue: colour blue has 100 % of traffic, so stopping it would drop requests/);
         assert.deepEqual(containers(), before);
         assert.equal((await served()).color, "blue");
+    });
+
+    it("6b. an update that would delete the live colour's containers (their resource renamed) is refused at preview by the policy, and at up: 0 failed", async () => {
+        const copy = programCopy(STACK, (dir) => {
+            const index = join(dir, "infra/index.ts");
+            const text = readFileSync(index, "utf8");
+            assert.match(text, /new AppColor\(color, \{/);
+            writeFileSync(index, text.replace("new AppColor(color, {", 'new AppColor(color === "blue" ? "blue-moved" : color, {'));
+        });
+        copies.push(copy);
+        const before = containers();
+        const preview = stack.pulumiIn(copy, "preview", "--policy-pack", join(ROOT, "policy"));
+        assert.notEqual(preview.code, 0, preview.stdout);
+        assert.match(preview.stdout, /\[mandatory\]\s+serving-containers-kept/);
+        for (const part of ["blue", "blue-addr"]) {
+            assert.match(preview.stdout, new RegExp(`container noteshub-${STACK}-${part}: colour blue.* has 100 % of traffic, and this update would delete it \\(no resource declares urn:pulumi:${STACK}::noteshub::noteshub:app:Color\\$pulumi-nodejs:dynamic/docker:Container::blue-(container|address) any more\\)`));
+        }
+        assert.doesNotMatch(preview.stdout, /container noteshub-e2e-live-green/, "the idle colour may go");
+        await underLoad("up of a program that would delete the live colour", async () => {
+            const up = stack.pulumiIn(copy, "up", "--yes", "--skip-preview", "--policy-pack", join(ROOT, "policy"));
+            assert.notEqual(up.code, 0, up.stdout);
+            assert.match(up.stdout + up.stderr, /container noteshub-e2e-live-blue(-addr)?: colour blue has 100 % of traffic, so stopping it would drop requests/);
+        });
+        assert.deepEqual(containers(), before);
+        assert.equal((await served()).color, "blue");
+        // The program as it was: the renamed (empty) component the failed up recorded goes, nothing that runs changes.
+        const again = stack.up();
+        assert.equal(again.code, 0, again.stdout + again.stderr);
+        assert.deepEqual(containers(), before);
     });
 
     it("7. the app's source changed: nothing that runs changes; the new build goes out only as a new version", async () => {

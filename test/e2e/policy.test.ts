@@ -1,6 +1,7 @@
 // The policy pack through the real pulumi CLI and engine: a migration without a down blocks `preview` and `up`
 // (exit non-zero, the mandatory violation naming the file) and the blocked `up` changes nothing; with the down added
-// both pass and the migration runs.
+// both pass and the migration runs. What the stack runs holds least privilege (the app's own login, limits,
+// read-only roots), read from the engine.
 import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -35,6 +36,28 @@ describe("policy pack with the real engine", { timeout: 10 * 60_000 }, () => {
         const r = stack.pulumiIn(program, "up", "--yes", "--policy-pack", PACK);
         assert.equal(r.code, 0, r.stdout + r.stderr);
         assert.match(r.stdout, /Policies:\s+✅ noteshub@v0\.1\.0/);
+    });
+
+    it("what runs holds least privilege: the app's own login (no root password in any app container), limits, read-only roots", async () => {
+        const inspect = (part: string) => JSON.parse(docker("inspect", `noteshub-${STACK}-${part}`))[0];
+        for (const color of ["blue", "green"]) {
+            const c = inspect(color);
+            const env = (c.Config.Env as string[]).join("\n");
+            assert.doesNotMatch(env, /e2e-password-0123/, `${color}: docker inspect shows no root password`);
+            assert.match(env, new RegExp(`^MONGODB_URI=mongodb://noteshub-app:[A-Za-z0-9_-]{32}@noteshub-${STACK}-db:27017/noteshub\\?authSource=admin$`, "m"));
+            assert.deepEqual([c.HostConfig.Memory, c.HostConfig.NanoCpus, c.HostConfig.PidsLimit, c.HostConfig.ReadonlyRootfs], [512 * 1024 * 1024, 1e9, 256, true], color);
+        }
+        for (const part of ["lb", "blue-addr", "green-addr"]) assert.equal(inspect(part).HostConfig.ReadonlyRootfs, true, part);
+        assert.deepEqual([inspect("db").HostConfig.Memory, inspect("db").HostConfig.PidsLimit], [2048 * 1024 * 1024, 512]);
+        // FerretDB checks the app's password: the login the app holds works, the same user with another does not.
+        const uri = (/^MONGODB_URI=(.*)$/m.exec((inspect("blue").Config.Env as string[]).join("\n")))![1];
+        const { MongoClient } = await import("mongodb");
+        const ip = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", `noteshub-${STACK}-db`);
+        const at = (u: string) => u.replace(`noteshub-${STACK}-db:27017`, `${ip}:27017`) + "&directConnection=true";
+        const app = await new MongoClient(at(uri), { serverSelectionTimeoutMS: 5000 }).connect();
+        assert.ok((await app.db("noteshub").collection("notes").countDocuments()) >= 0);
+        await app.close();
+        await assert.rejects(new MongoClient(at(uri.replace(/noteshub-app:[^@]+@/, "noteshub-app:not-the-password@")), { serverSelectionTimeoutMS: 5000 }).connect(), /Authentication failed/);
     });
 
     it("reads the pack's config: other traffic steps make 100 % an advisory finding, and preview still passes", () => {

@@ -29,7 +29,7 @@ function unwrap(v: unknown): any {
 export async function runProgram(overrides: Record<string, unknown> = {}, stack = "staging", observed: Partial<Observed> = {}): Promise<{ resources: Recorded[]; outputs: Record<string, unknown> }> {
     const resources: Recorded[] = [];
     (globalThis as { __noteshubObserve?: (names: string[]) => Observed }).__noteshubObserve = (names) => ({
-        weights: observed.weights, specs: { ...Object.fromEntries(names.map((n) => [n, null])), ...observed.specs },
+        weights: observed.weights, specs: { ...Object.fromEntries(names.map((n) => [n, null])), ...observed.specs }, running: observed.running ?? [],
     });
     await pulumi.runtime.setMocks({
         newResource(args) {

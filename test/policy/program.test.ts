@@ -12,7 +12,8 @@ import { resource, stackViolationsOf, violationsOf } from "./run";
 
 /** Every violation of every policy; mocks carry no dependencies, so the gating policy is left to the real engine. */
 function judge(resources: Recorded[]): string[] {
-    const like = resources.map((r) => resource(r.inputs, { name: r.name }));
+    // A container declares its own URN (the policy that keeps serving containers compares it); others get a made-up one.
+    const like = resources.map((r) => resource(r.inputs, { name: r.name, ...(typeof r.inputs.resourceUrn === "string" ? { urn: r.inputs.resourceUrn } : {}) }));
     const out: string[] = [];
     for (const p of policies) {
         if (p === trafficIsGated) continue;
@@ -45,5 +46,18 @@ describe("the program against the policy pack (mocks)", () => {
         const exposed = judge(resources);
         assert.equal(exposed.length, 1);
         assert.match(exposed[0], /^database-not-exposed: database container noteshub-production-db \(production stack production\) publishes port 27017/);
+    });
+
+    it("a serving container whose resource the program no longer declares is blocked (the program's engine read lists it)", async () => {
+        const urn = "urn:pulumi:staging::noteshub::noteshub:app:Color$pulumi-nodejs:dynamic/docker:Container::blue-container";
+        const running = (u: string) => [{ name: "noteshub-staging-blue", labels: { "io.noteshub.role": "app", "io.noteshub.color": "blue", "io.noteshub.urn": u, "io.noteshub.resource": "blue-container" } }];
+        const kept = await runProgram({}, "staging", { weights: { blue: 100, green: 0 }, running: running(urn) });
+        assert.deepEqual(judge(kept.resources), []);
+        const moved = await runProgram({}, "staging", { weights: { blue: 100, green: 0 }, running: running(urn.replace("blue-container", "blue-old")) });
+        const v = judge(moved.resources);
+        assert.equal(v.length, 1);
+        assert.match(v[0], /^serving-containers-kept: container noteshub-staging-blue: colour blue has 100 % of traffic, and this update would delete it/);
+        const idle = await runProgram({ activeColor: "green" }, "staging", { weights: { blue: 100, green: 0 }, running: running(urn.replace("blue-container", "blue-old")) });
+        assert.deepEqual(judge(idle.resources), [], "a colour this update takes the traffic from may go (deletes run last)");
     });
 });

@@ -215,6 +215,33 @@ describe("Docker providers against the real engine", { timeout: 10 * 60_000 }, (
             await container.provider.delete(fresh.id, fresh.outs);
         });
 
+        it("runs within its limits and read-only root; new limits apply in place (same process), one that would starve it is refused", async () => {
+            // bash holds 80 MB in a variable (and stays, looping): a limit below that would kill it.
+            const c = await container.provider.create(spec("lim", {
+                command: ["bash", "-c", "x=$(printf %080000000d 0); touch /tmp/ready; while :; do sleep 3600; done"],
+                readyExec: ["test", "-f", "/tmp/ready"],
+                limits: { memoryMb: 256, cpus: 0.5, pids: 64 }, readOnlyRoot: { tmpfs: ["/tmp"] },
+            }));
+            const host = () => JSON.parse(docker("inspect", c.id))[0].HostConfig;
+            const started = () => JSON.parse(docker("inspect", c.id))[0].State.StartedAt as string;
+            assert.deepEqual([host().Memory, host().NanoCpus, host().PidsLimit, host().ReadonlyRootfs], [256 * 1024 * 1024, 5e8, 64, true]);
+            assert.ok(!dockerOk("exec", c.id, "touch", "/etc/x"), "the root filesystem is read-only");
+            assert.ok(dockerOk("exec", c.id, "touch", "/tmp/x"), "its /tmp is a scratch tmpfs");
+            assert.equal(docker("exec", c.id, "sh", "-c", "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max").trim(), "64", "the kernel enforces it (cgroup v1 or v2)");
+            // Limits and the read-only root never replace it; limits change in place.
+            const raised = spec("lim", { command: c.outs.command, readyExec: c.outs.readyExec, limits: { memoryMb: 512, cpus: 1, pids: 128 }, readOnlyRoot: undefined });
+            assert.deepEqual(await container.provider.diff(c.id, c.outs as never, raised), { changes: true, replaces: [], deleteBeforeReplace: false });
+            const before = started();
+            const up = await container.provider.update(c.id, c.outs, raised as never);
+            assert.deepEqual([host().Memory, host().NanoCpus, host().PidsLimit, started()], [512 * 1024 * 1024, 1e9, 128, before], "the same process, new limits");
+            assert.equal(JSON.parse(docker("inspect", c.id))[0].State.Running, true);
+            await rejects(container.provider.diff(c.id, up.outs as never, { ...raised, limits: { memoryMb: 64, cpus: 1, pids: 128 } }),
+                /^docker: update the limits of container noteshub-provtest-lim: memoryMb 64 leaves no room: it uses \d+ MB now \(at least \d+\)\. Fix: raise it in stack config/);
+            await rejects(container.provider.diff(c.id, up.outs as never, { ...raised, limits: { memoryMb: 512, cpus: 1, pids: 1 } }), /pids 1 is not more than the \d+ it runs now/);
+            assert.equal(host().Memory, 512 * 1024 * 1024, "a refused diff changed nothing");
+            await container.provider.delete(c.id, c.outs);
+        });
+
         it("writes its files before it starts, sets its start-time env, labels its fingerprint, waits for readyExec", async () => {
             const c = await container.provider.create(spec("c3", {
                 command: ["sh", "-c", "sleep 1; cp /etc/noteshub-test.conf /tmp/ready; sleep infinity"],
@@ -328,6 +355,13 @@ describe("Docker providers against the real engine", { timeout: 10 * 60_000 }, (
         it("passes when the engine answers and the ports are free", async () => {
             const port = await freePort();
             await preflight.provider.create({ docker: local, ports: [{ container: n("lb"), hostIp: "127.0.0.1", port, configKey: "loadBalancer.port" }] });
+        });
+
+        it("refuses a CPU limit above the Docker host's CPUs, naming the config key", async () => {
+            const ncpu = Number(docker("info", "-f", "{{.NCPU}}"));
+            await preflight.provider.create({ docker: local, ports: [], cpus: [{ cpus: ncpu, configKey: "app.limits.cpus" }] });
+            await rejects(preflight.provider.create({ docker: local, ports: [], cpus: [{ cpus: ncpu + 1, configKey: "database.limits.cpus" }] }),
+                new RegExp(`^preflight: database\\.limits\\.cpus is ${ncpu + 1} CPUs, but the Docker host has ${ncpu}; fix: pulumi config set --path 'database\\.limits\\.cpus' ${ncpu}\\. Nothing was changed\\.$`));
         });
 
         it("stops on an unreachable engine before anything is touched", async () => {

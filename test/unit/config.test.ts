@@ -60,6 +60,16 @@ describe("parseConfig", () => {
         assert.deepEqual(problems({ maintenance: { retryAfterSec: 5 } }), [`noteshub:maintenance.message: required: the text users read; fix: pulumi config set --path 'maintenance.message' '<value>'`]);
     });
 
+    it("gives every container limits by default, takes a decimal CPU as pulumi config stores it, and names a bad one", () => {
+        const cfg = parseConfig(rawConfig(), "staging");
+        assert.deepEqual([cfg.app.limits, cfg.database.limits, cfg.loadBalancer.limits], [
+            { memoryMb: 512, cpus: 1, pids: 256 }, { memoryMb: 2048, cpus: 1, pids: 512 }, { memoryMb: 256, cpus: 1, pids: 128 },
+        ]);
+        assert.deepEqual(parseConfig(rawConfig({ app: { limits: { cpus: "0.5", memoryMb: 1024 } } }), "staging").app.limits, { memoryMb: 1024, cpus: 0.5, pids: 256 });
+        assert.deepEqual(problems({ app: { limits: { memoryMb: 8 } } }), [`noteshub:app.limits.memoryMb: must be at least 32 MB; fix: pulumi config set --path 'app.limits.memoryMb' '<value>'`]);
+        assert.deepEqual(problems({ database: { password: "e2e-password-0123", limits: { cpus: "lots" } } }), [`noteshub:database.limits.cpus: must be a number of CPUs (e.g. 1 or 0.5); fix: pulumi config set --path 'database.limits.cpus' '<value>'`]);
+    });
+
     it("takes a preview token of 32+ header-safe characters", () => {
         const token = "0123456789abcdef0123456789abcdef";
         assert.equal(parseConfig(rawConfig({ loadBalancer: { port: 8080, previewToken: token } }), "staging").loadBalancer.previewToken, token);

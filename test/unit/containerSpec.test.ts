@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { containerCreateOptions } from "../../infra/render/containerSpec";
+import { containerCreateOptions, limitsConfig } from "../../infra/render/containerSpec";
 
 describe("containerCreateOptions", () => {
     it("maps a spec to the exact Engine API body: created from the pinned image id, never from the tag", () => {
@@ -71,5 +71,18 @@ describe("containerCreateOptions", () => {
             },
         });
         assert.throws(() => containerCreateOptions({ ...spec, ports: [{ container: 1, host: 2, hostIp: "127.0.0.1" }] }), /can't publish ports or take aliases/);
+    });
+
+    it("limits memory (no swap beyond it), CPU time and processes; a read-only root gets a scratch tmpfs per path", () => {
+        const spec = {
+            name: "noteshub-staging-blue", image: "noteshub-api:v1.0.0", imageId: "sha256:abc", env: {},
+            network: "container:0123abcd", aliases: [], ports: [], mounts: [], labels: {},
+            securityOpt: [], capDrop: ["ALL"], capAdd: [], stopTimeoutSec: 15,
+            limits: { memoryMb: 512, cpus: 1.5, pids: 256 }, readOnlyRoot: { tmpfs: ["/tmp"] },
+        };
+        const host = containerCreateOptions(spec).HostConfig!;
+        assert.deepEqual([host.Memory, host.MemorySwap, host.NanoCpus, host.PidsLimit], [536_870_912, 536_870_912, 1_500_000_000, 256]);
+        assert.deepEqual([host.ReadonlyRootfs, host.Tmpfs], [true, { "/tmp": "rw,nosuid,nodev,noexec,size=64m" }]);
+        assert.deepEqual(limitsConfig(spec.limits), { Memory: 536_870_912, MemorySwap: 536_870_912, NanoCpus: 1_500_000_000, PidsLimit: 256 }, "the same fields docker update takes");
     });
 });
