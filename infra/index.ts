@@ -182,7 +182,7 @@ const release = new Release("release", {
 
 // Deleted first by a `pulumi destroy` (it depends on everything that runs): refuses while any colour serves. It also
 // lists what serves now, so the policy pack refuses an update that would delete one of them.
-new DestroyGuard("destroy-guard", { docker, balancer: names.of("lb"), stack: cfg.stack, serving }, { dependsOn: [release, lb, colors.blue, colors.green, database, migrations, images] });
+new DestroyGuard("destroy-guard", { docker, balancer: names.of("lb"), stack: cfg.stack, owner: names.owner, serving }, { dependsOn: [release, lb, colors.blue, colors.green, database, migrations, images] });
 
 export const url = lb.url;
 /** When the balancer's certificate expires (loadBalancer.tls); null without TLS (an undefined output warns on every up). */

@@ -4,9 +4,9 @@
 // users (policy/live.ts); the containers that serve are listed for the destroy guard, so the pack can also tell when
 // an update would delete one. The container provider reads the share again at diff and delete, and refuses on its own.
 import * as pulumi from "@pulumi/pulumi";
-import { hashOf, URN_LABEL, type Guard, type Serving } from "../policy/liveSpec";
+import { hashOf, type Guard, type Serving } from "../policy/liveSpec";
 import { connect, type DockerConnection } from "./docker/engine";
-import { liveWeights, RESOURCE_LABEL, runningOf, runningSpec, shareOf, type RunningContainer } from "./docker/live";
+import { liveWeights, runningOf, runningSpec, servingOf, shareOf, type RunningContainer } from "./docker/live";
 
 export interface Observed {
     /** Each colour's live share; undefined: nothing served yet; null: a running balancer's state can't be read. */
@@ -32,23 +32,6 @@ async function observe(docker: DockerConnection, balancer: string, owner: string
         // The engine can't be read (preflight says why); the provider's own check still guards at diff time.
         return { weights: null, running: null, specs: Object.fromEntries(containers.map((c) => [c, null])) };
     }
-}
-
-/**
- * The running containers that serve users when they have a share: a colour's app and address holder, the balancer's
- * port holder and the database. Balancer instances are not listed: a new one takes over before the old one goes (and
- * the provider refuses to remove the last one). Whether they serve is the pack's to judge, from the declared shares.
- */
-export function servingOf(running: RunningContainer[]): Serving[] {
-    const out: Serving[] = [];
-    for (const c of running) {
-        const role = c.labels["io.noteshub.role"];
-        const color = role === "app" || role === "address" ? c.labels["io.noteshub.color"] : role === "database" || role === "load-balancer" ? "*" : undefined;
-        if (!color) continue;
-        const what = color !== "*" ? `colour ${color}${role === "address" ? " (its address holder)" : ""}` : role === "database" ? "the database" : "the balancer's port holder";
-        out.push({ container: c.name, color, what, urn: c.labels[URN_LABEL] ?? "", resource: c.labels[RESOURCE_LABEL] ?? "" });
-    }
-    return out.sort((a, b) => (a.container < b.container ? -1 : 1));
 }
 
 export type GuardOf = (container: string, color: string, what: string) => pulumi.Output<Guard>;

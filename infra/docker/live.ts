@@ -3,7 +3,7 @@
 // update that failed after a gate, a command killed midway); users are served by what runs.
 // Captured by the dynamic providers' closures, so modules are `require`d inside the functions.
 import type Dockerode from "dockerode";
-import { SPEC_LABEL } from "../../policy/liveSpec";
+import { SPEC_LABEL, URN_LABEL, type Serving } from "../../policy/liveSpec";
 
 /** Marks the containers a stack owns (its value: the stack's name prefix). */
 export const OWNER_LABEL = "io.noteshub.owner";
@@ -104,4 +104,21 @@ export interface RunningContainer {
 export async function runningOf(docker: Dockerode, owner: string): Promise<RunningContainer[]> {
     const list = await docker.listContainers({ filters: { label: [`${OWNER_LABEL}=${owner}`] } });
     return list.map((c) => ({ name: (c.Names[0] ?? "").replace(/^\//, ""), labels: c.Labels ?? {} }));
+}
+
+/**
+ * The running containers that serve users when they have a share: a colour's app and address holder, the balancer's
+ * port holder and the database. Balancer instances are not listed: a new one takes over before the old one goes (and
+ * the provider refuses to remove the last one). Whether they serve is the pack's to judge, from the declared shares.
+ */
+export function servingOf(running: RunningContainer[]): Serving[] {
+    const out: Serving[] = [];
+    for (const c of running) {
+        const role = c.labels["io.noteshub.role"];
+        const color = role === "app" || role === "address" ? c.labels["io.noteshub.color"] : role === "database" || role === "load-balancer" ? "*" : undefined;
+        if (!color) continue;
+        const what = color !== "*" ? `colour ${color}${role === "address" ? " (its address holder)" : ""}` : role === "database" ? "the database" : "the balancer's port holder";
+        out.push({ container: c.name, color, what, urn: c.labels[URN_LABEL] ?? "", resource: c.labels[RESOURCE_LABEL] ?? "" });
+    }
+    return out.sort((a, b) => (a.container < b.container ? -1 : 1));
 }

@@ -5,7 +5,8 @@
 //   failing rolls back; a dead webhook does not delay it; Prometheus text is served;
 // - with the runbook's defaults scaled by one factor (every window and duration ÷ 30): deploy keeps watching at
 //   100 % and a trigger there rolls back; a condition that began at 10 % fires across the steps after it;
-//   slow uploads and a flood of bad requests (the clients' doing, not the release's) roll nothing back.
+//   a canary paused at 10 % and flooded with slow uploads and bad requests (the clients' doing, not the release's)
+//   is not rolled back.
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -231,19 +232,29 @@ describe("automatic rollback (real engine, short windows)", { timeout: 900_000 }
         assert.equal((await live()).active, "blue");
     });
 
-    it("scaled defaults: slow uploads and a flood of bad requests are the clients' doing and roll nothing back", async () => {
+    it("scaled defaults: a canary flooded with bad requests and slow uploads (the clients' doing) is not rolled back", async () => {
+        // The canary is green at 10 %, paused and watched with every trigger armed. Requests carrying the preview
+        // token go to it (the colour being promoted), so the clients below hit the canary, not the live colour.
+        const token = "canary-flood-preview-token-0123456789abcdef";
+        stack.must("config", "set", "--secret", "--path", "loadBalancer.previewToken", token);
+        assert.equal(stack.up().code, 0);
+        const canary = { "X-NotesHub-Preview": token };
         const note = await http(`${url}/api/notes`, { method: "POST", body: JSON.stringify({ title: "slow uploads" }) });
         assert.equal(note.status, 201);
-        const w = cli("watch", "--for", "34", "--every", "1");
-        await sleep(2000);
+        const seen = log().length;
+        const d = cli("deploy", "v1.0.1", "--pause-at", "10", "--watch", "0");
+        for (const until = Date.now() + 180_000; !log().slice(seen).some((e) => e.event === "paused"); await sleep(300)) {
+            assert.ok(Date.now() < until, "the deploy paused at 10 % within 3 minutes");
+        }
+        assert.deepEqual([(await live()).active, (await live()).traffic], ["green", 10]);
+        assert.equal((await http(`${url}/`, { headers: canary })).body.color, "green", "the token reaches the canary");
         let stop = false;
-        // About 10 fast requests a second, so the window has enough to judge...
-        const fast = (async () => { while (!stop) { await http(`${url}/api/notes?limit=5`); await sleep(100); } })();
-        // ... and 12 clients uploading all along, each trickling its body over 6 s: 2 of every 12 requests take 6 s
-        // client to client (a p95 above 5 s by the client's clock), while blue answers each in milliseconds once
-        // nginx has the body.
+        // About 10 good requests a second to the canary, so each window has enough to judge...
+        const fast = (async () => { while (!stop) { await http(`${url}/api/notes?limit=5`, { headers: canary }); await sleep(100); } })();
+        // ... 12 clients uploading to it all along, each trickling its body over 6 s (a p95 above 5 s by the client's
+        // clock, while green answers each in milliseconds once nginx has the body) ...
         const upload = () => new Promise<number>((resolve, reject) => {
-            const req = request(`${url}/api/notes/${note.body._id}/file?name=slow.txt`, { method: "PUT", headers: { "content-length": "6000" } }, (res) => { res.resume(); res.on("end", () => resolve(res.statusCode!)); });
+            const req = request(`${url}/api/notes/${note.body._id}/file?name=slow.txt`, { method: "PUT", headers: { "content-length": "6000", ...canary } }, (res) => { res.resume(); res.on("end", () => resolve(res.statusCode!)); });
             req.on("error", reject);
             let sent = 0;
             const tick = setInterval(() => {
@@ -258,18 +269,28 @@ describe("automatic rollback (real engine, short windows)", { timeout: 900_000 }
             while (Date.now() < until) codes.push(await upload());
             return codes;
         };
+        // ... and, meanwhile, a flood of requests the app refuses (400): for longer than the triggers' 10 s.
+        const flood = (async () => {
+            await sleep(4000);
+            const load = startLoad(`${url}/api/notes?limit=abc`, { threads: 1, connections: 10, headers: canary });
+            await sleep(12_000);
+            return load.stop();
+        })();
         const codes = (await Promise.all(Array.from({ length: 12 }, (_, k) => uploader(k)))).flat();
-        assert.ok(codes.length >= 24, `${codes.length} uploads`);
-        assert.ok(codes.every((c) => c === 201), codes.join());
-        // Then a flood of requests the app refuses (400): the clients' mistakes, not failures of the release.
-        const flood = startLoad(`${url}/api/notes?limit=abc`, { threads: 1, connections: 10 });
-        await sleep(6000);
-        await flood.stop();
+        const flooded = await flood;
         stop = true;
         await fast;
-        const r = await w.done;
+        assert.ok(codes.length >= 24, `${codes.length} uploads`);
+        assert.ok(codes.every((c) => c === 201), codes.join());
+        assert.ok(flooded.requests > 1000, `the flood reached the canary: ${flooded.requests} requests`);
+        assert.deepEqual(log().slice(seen).filter((e) => e.event === "trigger" || e.event === "restore").map((e) => e.event), [], "no trigger fired, nothing restored");
+        assert.deepEqual([(await live()).active, (await live()).traffic], ["green", 10], "still paused at 10 %");
+        const aborted = await cli("abort").done;
+        assert.equal(aborted.code, 0, aborted.stderr);
+        const r = await d.done;
         assert.equal(r.code, 0, r.stderr);
-        assert.deepEqual(r.json.actions, [], r.stderr);
+        assert.equal(r.json.trigger ?? null, null, r.stderr);
+        assert.equal(r.json.paused.ended, "abort by e2e@ci");
         assert.equal((await live()).active, "blue");
     });
 });

@@ -45,8 +45,9 @@ function untilStopped<T>(command: string, args: string[], parse: (out: string) =
 }
 
 /** Starts wrk against `url` until stop(). */
-export function startLoad(url: string, opts: { threads?: number; connections?: number } = {}): { stop(): Promise<LoadResult> } {
-    return untilStopped("wrk", ["-t", String(opts.threads ?? 2), "-c", String(opts.connections ?? 50), "-d", "3600s", "--timeout", "10s", url], parseWrk);
+export function startLoad(url: string, opts: { threads?: number; connections?: number; headers?: Record<string, string> } = {}): { stop(): Promise<LoadResult> } {
+    const headers = Object.entries(opts.headers ?? {}).flatMap(([k, v]) => ["-H", `${k}: ${v}`]);
+    return untilStopped("wrk", ["-t", String(opts.threads ?? 2), "-c", String(opts.connections ?? 50), "-d", "3600s", "--timeout", "10s", ...headers, url], parseWrk);
 }
 
 /** Runs wrk for a fixed time. */
